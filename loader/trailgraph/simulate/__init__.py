@@ -1,0 +1,1 @@
+"""An organisation simulator that writes CloudTrail with known ground truth."""

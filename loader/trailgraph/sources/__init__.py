@@ -1,0 +1,1 @@
+"""Where CloudTrail records come from: files, S3, the LookupEvents API."""

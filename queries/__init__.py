@@ -1,0 +1,1 @@
+"""Canned Cypher queries, one readable .cypher file each; shipped as package data."""
