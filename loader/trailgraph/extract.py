@@ -1,0 +1,360 @@
+"""One CloudTrail record -> graph facts. Pure: no I/O, no knowledge of other records.
+
+Everything a later linking step needs is put on the nodes here (session slots, issued keys,
+sharedEventID), so records can arrive in any order and the linker can re-decide from stored facts.
+Session tokens are never read into the facts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from trailgraph.facts import GraphBatch, NodeRef
+from trailgraph.records import Record
+
+ISSUING_EVENTS = frozenset(
+    {"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "GetFederationToken",
+     "GetSessionToken", "AssumeRoot"}
+)
+WORKLOAD_PROVIDERS = ("token.actions.githubusercontent.com", "oidc.eks.", "sts.windows.net", "gitlab")
+
+_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def normalize_time(value: Any) -> str | None:
+    """CloudTrail times to `YYYY-MM-DDTHH:MM:SSZ` (second precision, UTC), or None if not a time."""
+    if not isinstance(value, str):
+        return None
+    m = _TIME.match(value.strip())
+    if not m:
+        return None
+    day, clock, zone = m.groups()
+    if zone in (None, "Z", "+00:00", "+0000", "-00:00"):
+        return f"{day}T{clock}Z"
+    zone = zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
+    try:
+        parsed = datetime.fromisoformat(f"{day}T{clock}{zone}").astimezone(UTC)
+    except ValueError:
+        return None
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_HUMAN_TIME_FORMATS = ("%b %d, %Y %I:%M:%S %p", "%b %d, %Y, %I:%M:%S %p")
+
+
+def normalize_expiration(value: Any) -> str | None:
+    """Credential expirations come as ISO or as `Sep 17, 2020 8:04:10 PM`."""
+    iso = normalize_time(value)
+    if iso or not isinstance(value, str):
+        return iso
+    for fmt in _HUMAN_TIME_FORMATS:
+        try:
+            return datetime.strptime(value.strip(), fmt).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            continue
+    return None
+
+
+def session_id(principal_id: str, creation: str, key: str) -> str:
+    return f"{principal_id}|{creation}|{key}"
+
+
+def slot_of(principal_id: str, creation: str) -> str:
+    return f"{principal_id}|{creation}"
+
+
+@dataclass
+class Extracted:
+    """Facts of one record plus the linker groups it touches."""
+
+    call: NodeRef
+    batch: GraphBatch
+    slots: set[str] = field(default_factory=set)
+    shared: set[str] = field(default_factory=set)
+
+
+def _s(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _d(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _account_of_arn(arn: str | None) -> str | None:
+    if arn and arn.startswith("arn:"):
+        parts = arn.split(":")
+        if len(parts) > 4 and parts[4]:
+            return parts[4]
+    return None
+
+
+def _principal_node(batch: GraphBatch, arn: str) -> NodeRef | None:
+    """An IAM user or root named by ARN (SwitchFrom, sessionIssuer)."""
+    account = _account_of_arn(arn)
+    if arn.endswith(":root"):
+        ref = batch.node("Root", arn, arn=arn, account=account, name="root")
+    elif ":user/" in arn:
+        ref = batch.node("IAMUser", arn, arn=arn, account=account, name=arn.rsplit("/", 1)[-1])
+    else:
+        return None
+    if account:
+        batch.edge("IN_ACCOUNT", ref, batch.node("Account", account))
+    return ref
+
+
+def _role_node(batch: GraphBatch, role_arn: str) -> NodeRef:
+    account = _account_of_arn(role_arn)
+    ref = batch.node("Role", role_arn, arn=role_arn, account=account, name=role_arn.rsplit("/", 1)[-1])
+    if account:
+        batch.edge("IN_ACCOUNT", ref, batch.node("Account", account))
+    return ref
+
+
+def _role_from_session_arn(arn: str) -> str | None:
+    """`arn:aws:sts::A:assumed-role/R/S` -> `arn:aws:iam::A:role/R` (path unknown: only a fallback)."""
+    m = re.match(r"^arn:(aws[\w-]*):sts::(\d+):assumed-role/([^/]+)/", arn)
+    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else None
+
+
+def external_identity_ref(batch: GraphBatch, kind: str, provider: str | None, subject: str,
+                          **props: Any) -> NodeRef:
+    node_id = f"{kind}|{subject}" if kind == "IdentityCenterUser" else f"{kind}|{provider or ''}|{subject}"
+    return batch.node("ExternalIdentity", node_id, type=kind, provider=provider, subject=subject,
+                      name=subject, **props)
+
+
+def _is_identity_center(provider: str | None, role_arn: str | None) -> bool:
+    return bool((provider and provider.startswith("AWSSSO_")) or (role_arn and "/AWSReservedSSO_" in role_arn))
+
+
+def extract(record: Record) -> Extracted | str:
+    """Facts for one record, or the one-line reason it cannot be loaded."""
+    event_id = _s(record.get("eventID"))
+    if event_id is None:
+        return "missing eventID"
+    raw_time = record.get("eventTime")
+    if raw_time is None:
+        return "missing eventTime"
+    event_time = normalize_time(raw_time)
+    if event_time is None:
+        return f"eventTime {str(raw_time)[:40]!r} is not an ISO 8601 time"
+    ui = record.get("userIdentity")
+    if not isinstance(ui, dict):
+        return "missing userIdentity" if ui is None else "userIdentity is not an object"
+
+    account = _s(record.get("recipientAccountId")) or _s(ui.get("accountId")) or "-"
+    batch = GraphBatch()
+    call_id = f"{account}:{event_id}"
+    event_name = _s(record.get("eventName")) or "?"
+    event_source = _s(record.get("eventSource")) or "?"
+    ext = Extracted(call=("APICall", call_id), batch=batch)
+    shared = _s(record.get("sharedEventID"))
+    read_only = record.get("readOnly")
+    call_props: dict[str, Any] = {
+        "eventId": event_id,
+        "eventName": event_name,
+        "eventSource": event_source,
+        "eventTime": event_time,
+        "account": account,
+        "region": _s(record.get("awsRegion")),
+        "sourceIPAddress": _s(record.get("sourceIPAddress")),
+        "userAgent": _s(record.get("userAgent")),
+        "errorCode": _s(record.get("errorCode")),
+        "readOnly": read_only if isinstance(read_only, bool) else None,
+        "eventType": _s(record.get("eventType")),
+        "requestId": _s(record.get("requestID")),
+        "sharedEventId": shared,
+        "actorType": _s(ui.get("type")) or "Unknown",
+        "fromConsole": str(record.get("sessionCredentialFromConsole")).lower() == "true" or None,
+    }
+    if account != "-":
+        batch.node("Account", account)
+    actor = _actor(batch, ui, event_time, record, call_props, ext)
+    if shared:
+        ext.shared.add(shared)
+    if actor is not None:
+        call_props["actor"] = f"{actor[0]}:{actor[1]}"
+        if actor[0] == "Session":
+            call_props["actorSlot"] = batch.nodes[actor]["slot"]
+        if not (call_props["actorType"] == "AWSAccount" and shared):
+            batch.edge("PERFORMED", actor, ext.call, accessKeyId=call_props.get("accessKeyId"))
+    if event_source == "sts.amazonaws.com" and event_name in ISSUING_EVENTS:
+        _issuance(batch, record, event_name, event_time, ui, actor, call_props, ext)
+    batch.node("APICall", call_id, **call_props)
+    return ext
+
+
+def _actor(batch: GraphBatch, ui: dict[str, Any], event_time: str, record: Record,
+           call: dict[str, Any], ext: Extracted) -> NodeRef | None:
+    kind = call["actorType"]
+    arn = _s(ui.get("arn"))
+    principal_id = _s(ui.get("principalId"))
+    ui_account = _s(ui.get("accountId")) or _account_of_arn(arn)
+    key = _s(ui.get("accessKeyId"))
+    if key == "HIDDEN_DUE_TO_SECURITY_REASONS":
+        key = None
+    call["accessKeyId"] = key
+    ctx = _d(ui.get("sessionContext"))
+    attrs = _d(ctx.get("attributes"))
+    creation = normalize_time(attrs.get("creationDate"))
+    mfa = str(attrs.get("mfaAuthenticated")).lower() == "true" if "mfaAuthenticated" in attrs else None
+    issuer = _d(ctx.get("sessionIssuer"))
+
+    if kind in ("IAMUser", "Root"):
+        if not arn and kind == "IAMUser" and ui_account and _s(ui.get("userName")):
+            arn = f"arn:aws:iam::{ui_account}:user/{ui['userName']}"
+        if not arn and kind == "Root" and ui_account:
+            arn = f"arn:aws:iam::{ui_account}:root"
+        if not arn:
+            return _unknown(batch, principal_id or "unknown", ui_account)
+        label = "IAMUser" if kind == "IAMUser" else "Root"
+        name = _s(ui.get("userName")) or ("root" if kind == "Root" else arn.rsplit("/", 1)[-1])
+        user = batch.node(label, arn, arn=arn, account=ui_account, name=name, principalId=principal_id)
+        if ui_account:
+            batch.edge("IN_ACCOUNT", user, batch.node("Account", ui_account))
+        if key and key.startswith("ASIA") and creation:
+            assumed_root = str(ctx.get("assumedRoot")).lower() == "true"
+            pid = (ui_account or "") if assumed_root or kind == "Root" else (principal_id or arn)
+            return _session(batch, ext, pid, creation, key, arn=arn, account=ui_account,
+                            kind="assumed-root" if assumed_root else kind.lower(), owner=user, mfa=mfa,
+                            name=name, source_identity=_s(ctx.get("sourceIdentity")))
+        if key:
+            kind_of_key = "long-term" if key.startswith("AKIA") else "temporary"
+            batch.edge("KEY_OF", batch.node("AccessKey", key, kind=kind_of_key), user)
+        return user
+
+    if kind in ("AssumedRole", "FederatedUser"):
+        if not principal_id:
+            return _unknown(batch, arn or "unknown", ui_account)
+        if event_time and not creation and call["eventSource"] == "signin.amazonaws.com":
+            creation = event_time  # SwitchRole and console sign-ins happen at the session's creation
+        switch_from = _s(_d(record.get("additionalEventData")).get("SwitchFrom"))
+        if call["eventName"] == "SwitchRole" and switch_from:
+            call["switchFrom"] = switch_from
+            _principal_node(batch, switch_from)
+        issuer_arn = _s(issuer.get("arn"))
+        owner: NodeRef | None = None
+        if kind == "AssumedRole":
+            role_arn = issuer_arn or (_role_from_session_arn(arn) if arn else None)
+            owner = _role_node(batch, role_arn) if role_arn else None
+        elif issuer_arn:
+            owner = _principal_node(batch, issuer_arn)
+        ref = _session(batch, ext, principal_id, creation or "", key or "", arn=arn, account=ui_account,
+                       kind="role" if kind == "AssumedRole" else "federated", owner=owner, mfa=mfa,
+                       name=principal_id.split(":", 1)[-1], source_identity=_s(ctx.get("sourceIdentity")),
+                       issuer_arn=issuer_arn if kind == "FederatedUser" else None,
+                       ec2=_s(ctx.get("ec2RoleDelivery")))
+        behalf = _d(ui.get("onBehalfOf"))
+        user_id = _s(behalf.get("userId"))
+        if user_id:
+            batch.nodes[ref]["onBehalfOfUserId"] = user_id
+            session_name = principal_id.split(":", 1)[-1]
+            if kind == "AssumedRole" and _is_identity_center(None, issuer_arn):
+                external_identity_ref(batch, "IdentityCenterUser", None, session_name, userId=user_id)
+        return ref
+
+    if kind == "AWSAccount":
+        acct = ui_account or "unknown"
+        pid = principal_id or "unknown"
+        ref = batch.node("AccountPrincipal", f"{acct}|{pid}", account=acct, principalId=pid)
+        if ui_account:
+            batch.edge("IN_ACCOUNT", ref, batch.node("Account", ui_account))
+        return ref
+
+    if kind == "AWSService":
+        service = _s(ui.get("invokedBy")) or principal_id or "unknown-service"
+        return batch.node("Service", service, name=service)
+
+    if kind in ("SAMLUser", "WebIdentityUser"):
+        subject = _s(ui.get("userName")) or principal_id or "unknown"
+        provider = _s(ui.get("identityProvider"))
+        role_arn = _s(_d(record.get("requestParameters")).get("roleArn"))
+        if kind == "SAMLUser" and _is_identity_center(provider, role_arn):
+            return external_identity_ref(batch, "IdentityCenterUser", provider, subject)
+        return external_identity_ref(batch, kind, provider, subject)
+
+    if kind == "IdentityCenterUser":
+        behalf = _d(ui.get("onBehalfOf"))
+        user_id = _s(behalf.get("userId"))
+        user_name = _s(_d(record.get("additionalEventData")).get("UserName"))
+        subject = user_name or user_id or "unknown"
+        return external_identity_ref(batch, "IdentityCenterUser", None, subject, userId=user_id)
+
+    return _unknown(batch, principal_id or _s(ui.get("userName")) or "unknown", ui_account)
+
+
+def _unknown(batch: GraphBatch, who: str, account: str | None) -> NodeRef:
+    return external_identity_ref(batch, "Unknown", account, who)
+
+
+def _session(batch: GraphBatch, ext: Extracted, principal_id: str, creation: str, key: str, *,
+             arn: str | None, account: str | None, kind: str, owner: NodeRef | None, mfa: bool | None,
+             name: str, source_identity: str | None, issuer_arn: str | None = None,
+             ec2: str | None = None) -> NodeRef:
+    slot = slot_of(principal_id, creation)
+    ref = batch.node("Session", session_id(principal_id, creation, key), slot=slot, principalId=principal_id,
+                     creationDate=creation or None, accessKeyId=key or None, arn=arn, account=account,
+                     kind=kind, name=name, mfa=mfa, sourceIdentity=source_identity, issuerArn=issuer_arn,
+                     ec2RoleDelivery=ec2, used=True)
+    ext.slots.add(slot)
+    if owner is not None:
+        batch.edge("SESSION_OF", ref, owner)
+    if key:
+        batch.edge("KEY_OF", batch.node("AccessKey", key, kind="temporary"), ref)
+    return ref
+
+
+def _issuance(batch: GraphBatch, record: Record, event_name: str, event_time: str, ui: dict[str, Any],
+              actor: NodeRef | None, call: dict[str, Any], ext: Extracted) -> None:
+    """The session an STS call issued: the same Session node its later uses will name."""
+    rp = _d(record.get("requestParameters"))
+    re_ = _d(record.get("responseElements"))
+    creds = _d(re_.get("credentials"))
+    key = _s(creds.get("accessKeyId"))
+    role_arn = _s(rp.get("roleArn"))
+    role = _role_node(batch, role_arn) if role_arn else None
+    if role is not None and actor is not None:
+        batch.edge("ASSUMED", actor, role)
+    call.update(roleArn=role_arn, roleSessionName=_s(rp.get("roleSessionName")),
+                requestedSourceIdentity=_s(rp.get("sourceIdentity")))
+    if key is None:
+        return  # failed call, or a record without its response
+    expiration = normalize_expiration(creds.get("expiration"))
+    assumed = _d(re_.get("assumedRoleUser"))
+    federated = _d(re_.get("federatedUser"))
+    owner: NodeRef | None = role
+    if assumed:
+        principal_id, arn, kind = _s(assumed.get("assumedRoleId")), _s(assumed.get("arn")), "role"
+    elif federated:
+        principal_id, arn, kind = _s(federated.get("federatedUserId")), _s(federated.get("arn")), "federated"
+        owner = _principal_node(batch, _s(ui.get("arn")) or "")
+    elif event_name == "GetSessionToken":
+        principal_id, arn = _s(ui.get("principalId")), _s(ui.get("arn"))
+        kind = "root" if ui.get("type") == "Root" else "iamuser"
+        if kind == "root":
+            principal_id = _s(ui.get("accountId"))
+        owner = _principal_node(batch, arn or "")
+    elif event_name == "AssumeRoot":
+        principal_id = _s(rp.get("targetPrincipal"))
+        arn = f"arn:aws:iam::{principal_id}:root" if principal_id else None
+        kind = "assumed-root"
+        owner = _principal_node(batch, arn or "")
+    else:
+        return
+    if not principal_id:
+        return
+    slot = slot_of(principal_id, event_time)
+    sid = session_id(principal_id, event_time, key)
+    ref = batch.node("Session", sid, slot=slot, principalId=principal_id, creationDate=event_time,
+                     accessKeyId=key, arn=arn, account=_account_of_arn(arn), kind=kind,
+                     name=principal_id.split(":", 1)[-1], expiration=expiration,
+                     sourceIdentity=_s(re_.get("sourceIdentity")) or _s(rp.get("sourceIdentity")), issued=True)
+    if owner is not None:
+        batch.edge("SESSION_OF", ref, owner)
+    batch.edge("KEY_OF", batch.node("AccessKey", key, kind="temporary"), ref)
+    call.update(issuedSlot=slot, issuedSession=sid, issuedKey=key, issuedArn=arn, expiration=expiration)
+    ext.slots.add(slot)

@@ -1,0 +1,50 @@
+"""Graph facts: what a record (or the linker) asserts, in the schema's vocabulary.
+
+Facts are plain data, so the same batch can be written to Neo4j or to the embedded store, and
+merged: writing a fact twice is the same as writing it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Props = dict[str, Any]
+NodeRef = tuple[str, str]  # (label, id)
+EdgeKey = tuple[str, NodeRef, NodeRef]  # (type, source, target)
+
+
+@dataclass
+class GraphBatch:
+    """Nodes and edges to merge. Later props for the same node or edge are merged over earlier ones."""
+
+    nodes: dict[NodeRef, Props] = field(default_factory=dict)
+    edges: dict[EdgeKey, Props] = field(default_factory=dict)
+
+    def node(self, label: str, node_id: str, **props: Any) -> NodeRef:
+        ref = (label, node_id)
+        clean = {k: v for k, v in props.items() if v is not None}
+        existing = self.nodes.get(ref)
+        if existing is None:
+            self.nodes[ref] = clean
+        else:
+            existing.update(clean)
+        return ref
+
+    def edge(self, edge_type: str, source: NodeRef, target: NodeRef, **props: Any) -> None:
+        key = (edge_type, source, target)
+        clean = {k: v for k, v in props.items() if v is not None}
+        existing = self.edges.get(key)
+        if existing is None:
+            self.edges[key] = clean
+        else:
+            existing.update(clean)
+
+    def merge(self, other: GraphBatch) -> None:
+        for ref, props in other.nodes.items():
+            self.node(ref[0], ref[1], **props)
+        for (t, s, d), props in other.edges.items():
+            self.edge(t, s, d, **props)
+
+    def __len__(self) -> int:
+        return len(self.nodes) + len(self.edges)

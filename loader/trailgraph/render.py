@@ -1,0 +1,104 @@
+"""How answers look to a person: rich tables, trees and progress. Scripts use --format json instead."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from trailgraph.load import LoadSummary
+from trailgraph.records import Problem
+
+
+class LoadProgress:
+    def __init__(self, progress: Progress, console: Console, total: int) -> None:
+        self.progress = progress
+        self.console = console
+        self.task = progress.add_task("loading", total=total or None, records=0, rate="")
+
+    def update(self, summary: LoadSummary) -> None:
+        elapsed = self.progress.tasks[self.task].elapsed or 0.0
+        rate = f"{summary.records / elapsed:,.0f} records/s" if elapsed > 0 else ""
+        self.progress.update(self.task, completed=summary.sources, records=summary.records, rate=rate)
+
+    def problem(self, problem: Problem) -> None:
+        colour = {"rejected": "red", "skipped": "yellow", "warning": "yellow"}[problem.severity]
+        self.console.print(f"[{colour}]{problem.severity}:[/{colour}] {escape(problem.where())}: "
+                           f"{escape(problem.reason)}")
+
+
+@contextmanager
+def load_progress(console: Console, total: int) -> Iterator[LoadProgress]:
+    progress = Progress(
+        TextColumn("[bold]load[/bold] files"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[records]:,} records {task.fields[rate]}"), TimeElapsedColumn(),
+        console=console, transient=True,
+    )
+    with progress:
+        yield LoadProgress(progress, console, total)
+
+
+def load_summary(console: Console, s: LoadSummary) -> None:
+    console.print(
+        f"{s.sources} source(s), {s.records} record(s): [green]{s.loaded} loaded[/green], "
+        f"{s.duplicates} duplicate(s), {s.skipped} skipped, "
+        + (f"[red]{s.rejected} rejected[/red]" if s.rejected else "0 rejected")
+    )
+
+
+def _who(p: dict[str, Any]) -> str:
+    name = p.get("arn") or p.get("id")
+    kind = p.get("type")
+    extra = ""
+    if p.get("mfa") is not None:
+        extra += f", MFA {'true' if p['mfa'] else 'false'}"
+    if p.get("accessKeyId"):
+        extra += f", key {p['accessKeyId']}"
+    return f"[bold]{escape(str(name))}[/bold] ({escape(str(kind))}{escape(extra)})"
+
+
+def trace_tree(console: Console, answers: list[dict[str, Any]]) -> None:
+    """Reads like the manual investigation: action <- session <- role <- human, each hop with evidence."""
+    for a in answers:
+        e = a["event"]
+        head = (f"[bold cyan]{escape(str(e['eventName']))}[/bold cyan] {escape(str(e['eventId']))} "
+                f"in {e['account']} {e.get('region') or ''} at {e['eventTime']}")
+        tree = Tree(head)
+        node = tree.add(f"made by {_who(a['actor'])}")
+        for hop in reversed(a["chain"]):
+            evidence = ", ".join(hop["evidence"]) or "-"
+            node = node.add(
+                f"← {_who(hop['from'])}\n  via [magenta]{escape(str(hop['via']))}[/magenta] at {hop['at']}, "
+                f"linked by {hop['linkedBy']} ({hop['confidence']}); evidence {escape(evidence)}"
+            )
+        o = a["origin"]
+        status = "[green]complete[/green]" if a["complete"] else "[red]incomplete[/red]"
+        human = {True: "a person", False: "not a person", None: "unknown"}[o["human"]]
+        tree.add(f"origin: [bold green]{escape(str(o['id']))}[/bold green] ({o['type']}, {human}) — {status}")
+        for gap in a["gaps"]:
+            tree.add(f"[red]gap[/red] account {gap['account']}: {escape(str(gap['reason']))}")
+        console.print(tree)
+
+
+def trace_table(console: Console, answers: list[dict[str, Any]]) -> None:
+    table = Table("event", "name", "account", "actor", "origin", "type", "hops", "complete")
+    for a in answers:
+        table.add_row(a["event"]["eventId"], a["event"]["eventName"], a["event"]["account"],
+                      escape(str(a["actor"].get("arn") or a["actor"]["id"])), escape(str(a["origin"]["id"])),
+                      a["origin"]["type"], str(len(a["chain"])), "yes" if a["complete"] else "no")
+    console.print(table)
+
+
+def counts_table(console: Console, nodes: dict[str, int], edges: dict[str, int]) -> None:
+    table = Table("kind", "name", "count")
+    for label, n in nodes.items():
+        table.add_row("node", label, f"{n:,}")
+    for etype, n in edges.items():
+        table.add_row("edge", etype, f"{n:,}")
+    console.print(table)

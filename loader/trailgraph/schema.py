@@ -1,0 +1,142 @@
+"""The graph model, declared once.
+
+The Neo4j writer (constraints, indexes, MERGE statements), the embedded store and `docs/schema.md`
+are all generated from these declarations, so a label or edge type cannot drift between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    label: str
+    meaning: str
+    key_example: str
+    indexed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeSpec:
+    type: str
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]
+    meaning: str
+    on_trace_path: bool = False
+    derived: bool = False
+
+
+KEY = "id"
+"""Every node has a unique string `id` within its label."""
+
+PRINCIPAL_LABELS = ("IAMUser", "Root", "ExternalIdentity", "Service", "AccountPrincipal")
+
+NODES: tuple[NodeSpec, ...] = (
+    NodeSpec("Account", "An AWS account.", "776613361644"),
+    NodeSpec("IAMUser", "An IAM user: a person (or a script holding its long-term key).",
+             "arn:aws:iam::203016562928:user/bob@example.com", ("principalId",)),
+    NodeSpec("Root", "An account's root user.", "arn:aws:iam::203016562928:root"),
+    NodeSpec("Role", "An IAM role (ARN with its path).", "arn:aws:iam::776613361644:role/admin"),
+    NodeSpec(
+        "Session",
+        "A set of temporary credentials in use: role session, federated user, IAM user or root session. "
+        "Key: principalId|creationDate|accessKeyId, so the issuing event and every later use name the "
+        "same node without needing each other.",
+        "AROAJBP4A5WSXVNY72RLE:bob@example.com|2020-09-17T19:04:10Z|ASIA3JUODO7W6YEVI655",
+        ("slot", "arn", "accessKeyId"),
+    ),
+    NodeSpec("AccessKey", "An access key id (AKIA long-term or ASIA temporary; ASIA ids get reused).",
+             "AKIAIOSFODNN7EXAMPLE"),
+    NodeSpec(
+        "APICall",
+        "One CloudTrail event, keyed by recipient account and eventID (the two copies of a cross-account "
+        "call are two nodes).",
+        "776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b",
+        ("eventId", "eventTime", "sharedEventId", "issuedSlot", "actorSlot"),
+    ),
+    NodeSpec("ExternalIdentity",
+             "A SAML subject, web-identity subject or IAM Identity Center user: a principal outside IAM.",
+             "SAMLUser|okta|alice@example.com", ("subject", "userId")),
+    NodeSpec("Service", "An AWS service principal acting on its own behalf.", "ec2.amazonaws.com"),
+    NodeSpec(
+        "AccountPrincipal",
+        "A caller seen only from the other side of a cross-account call (userIdentity type AWSAccount): "
+        "its account and unique id, nothing more.",
+        "203016562928|AIDAS6RF25DXSM2CA5KAD",
+    ),
+)
+
+EDGES: tuple[EdgeSpec, ...] = (
+    EdgeSpec("PERFORMED", ("IAMUser", "Root", "Session", "ExternalIdentity", "Service", "AccountPrincipal"),
+             ("APICall",), "The principal that made the call (its userIdentity).", on_trace_path=True),
+    EdgeSpec("ISSUED", ("APICall",), ("Session",),
+             "This STS call issued the session's credentials. Carries rule, confidence, evidence.",
+             on_trace_path=True, derived=True),
+    EdgeSpec("OPENED", ("IAMUser", "Root"), ("Session",),
+             "The record itself names the user behind this session (IAM user console or "
+             "GetSessionToken session, root session, federated user's issuer).",
+             on_trace_path=True, derived=True),
+    EdgeSpec("COPIED_TO", ("APICall",), ("APICall",),
+             "The caller account's copy of a cross-account call, to the other account's copy "
+             "(same sharedEventID, different eventID).", on_trace_path=True, derived=True),
+    EdgeSpec("ASSUMED", PRINCIPAL_LABELS + ("Session",), ("Role",),
+             "This principal assumed the role (at least once)."),
+    EdgeSpec("SWITCHED_FROM", ("Session",), ("IAMUser", "Root"),
+             "Console SwitchRole: this session was switched into from that principal "
+             "(additionalEventData.SwitchFrom).", derived=True),
+    EdgeSpec("SESSION_OF", ("Session",), ("Role", "IAMUser", "Root"),
+             "The role (or user) whose permissions the session carries."),
+    EdgeSpec("KEY_OF", ("AccessKey",), ("IAMUser", "Session"),
+             "The key belongs to this user (AKIA) or this session (ASIA)."),
+    EdgeSpec("IN_ACCOUNT", ("IAMUser", "Root", "Role", "AccountPrincipal"), ("Account",),
+             "Account membership."),
+)
+
+TRACE_PATH_TYPES = tuple(e.type for e in EDGES if e.on_trace_path)
+DERIVED_TYPES = tuple(e.type for e in EDGES if e.derived)
+NODE_LABELS = tuple(n.label for n in NODES)
+EDGE_TYPES = tuple(e.type for e in EDGES)
+
+
+def node_spec(label: str) -> NodeSpec:
+    return next(n for n in NODES if n.label == label)
+
+
+def edge_spec(edge_type: str) -> EdgeSpec:
+    return next(e for e in EDGES if e.type == edge_type)
+
+
+def schema_markdown() -> str:
+    """docs/schema.md, generated (a test keeps the committed file equal to this)."""
+    lines = [
+        "# trailgraph graph schema",
+        "",
+        "Generated from `loader/trailgraph/schema.py` by `trailgraph schema`; do not edit by hand.",
+        f"Every node has a unique `{KEY}` within its label.",
+        "",
+        "## Nodes",
+        "",
+        "| label | meaning | `id` example | indexed |",
+        "|---|---|---|---|",
+    ]
+    for n in NODES:
+        lines.append(f"| `{n.label}` | {n.meaning} | `{n.key_example}` | {', '.join(n.indexed) or '-'} |")
+    lines += [
+        "",
+        "## Edges",
+        "",
+        "Edges on the trace path all point from the origin towards the action, so "
+        "`MATCH p = (origin)-[:" + "|".join(TRACE_PATH_TYPES) + "*]->(call)` walks any call back to its "
+        "origin. Derived edges are written by the linker, which re-decides them whenever related events "
+        "arrive; each carries `rule`, `confidence` and `evidence` (event ids).",
+        "",
+        "| type | from | to | meaning | trace path | derived |",
+        "|---|---|---|---|---|---|",
+    ]
+    for e in EDGES:
+        lines.append(
+            f"| `{e.type}` | {', '.join(e.sources)} | {', '.join(e.targets)} | {e.meaning} | "
+            f"{'yes' if e.on_trace_path else ''} | {'yes' if e.derived else ''} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,42 @@
+"""What every graph store offers the loader and the query layer."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from trailgraph.facts import GraphBatch
+from trailgraph.link import LinkFacts
+
+Row = dict[str, Any]
+
+
+class StoreError(Exception):
+    """A store problem the user can act on (unreachable server, corrupt or locked file)."""
+
+
+class GraphStore(Protocol):
+    backend: str
+
+    def describe(self) -> str:
+        """One line for stderr: which backend and where."""
+        ...
+
+    def write(self, batch: GraphBatch) -> int:
+        """Merge the batch; return how many of its APICall nodes were new."""
+        ...
+
+    def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts: ...
+
+    def replace_derived(self, groups: set[str], batch: GraphBatch) -> None:
+        """Drop derived edges of these linker groups, then merge the new decision."""
+        ...
+
+    def run(self, query: str, params: dict[str, Any]) -> list[Row]:
+        """Run a canned query by name."""
+        ...
+
+    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Node counts by label, edge counts by type."""
+        ...
+
+    def close(self) -> None: ...
