@@ -58,12 +58,15 @@ def normalize_expiration(value: Any) -> str | None:
     return None
 
 
-def session_id(principal_id: str, creation: str, key: str) -> str:
-    return f"{principal_id}|{creation}|{key}"
+def session_id(who: str, creation: str, key: str) -> str:
+    """Session key: ARN (or principalId) | creationDate | access key id. Temporary key ids get reused,
+    so a key alone never names a session."""
+    return f"{who}|{creation}|{key}"
 
 
-def slot_of(principal_id: str, creation: str) -> str:
-    return f"{principal_id}|{creation}"
+def slot_of(who: str, creation: str) -> str:
+    """Where issuance and use meet: the session ARN and its creation second, without the key."""
+    return f"{who}|{creation}"
 
 
 @dataclass
@@ -118,6 +121,13 @@ def _role_from_session_arn(arn: str) -> str | None:
     """`arn:aws:sts::A:assumed-role/R/S` -> `arn:aws:iam::A:role/R` (path unknown: only a fallback)."""
     m = re.match(r"^arn:(aws[\w-]*):sts::(\d+):assumed-role/([^/]+)/", arn)
     return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else None
+
+
+def _session_arn(role_arn: str, session_name: str) -> str | None:
+    """`arn:aws:iam::A:role/path/R` + session -> `arn:aws:sts::A:assumed-role/R/session` (path dropped)."""
+    m = re.match(r"^arn:(aws[\w-]*):iam::(\d+):role/(?:.*/)?([^/]+)$", role_arn)
+    return f"arn:{m.group(1)}:sts::{m.group(2)}:assumed-role/{m.group(3)}/{session_name}" if m and session_name \
+        else None
 
 
 def external_identity_ref(batch: GraphBatch, kind: str, provider: str | None, subject: str,
@@ -295,8 +305,9 @@ def _session(batch: GraphBatch, ext: Extracted, principal_id: str, creation: str
              arn: str | None, account: str | None, kind: str, owner: NodeRef | None, mfa: bool | None,
              name: str, source_identity: str | None, issuer_arn: str | None = None,
              ec2: str | None = None) -> NodeRef:
-    slot = slot_of(principal_id, creation)
-    ref = batch.node("Session", session_id(principal_id, creation, key), slot=slot, principalId=principal_id,
+    who = arn or principal_id
+    slot = slot_of(who, creation)
+    ref = batch.node("Session", session_id(who, creation, key), slot=slot, principalId=principal_id,
                      creationDate=creation or None, accessKeyId=key or None, arn=arn, account=account,
                      kind=kind, name=name, mfa=mfa, sourceIdentity=source_identity, issuerArn=issuer_arn,
                      ec2RoleDelivery=ec2, used=True)
@@ -327,8 +338,11 @@ def _issuance(batch: GraphBatch, record: Record, event_name: str, event_time: st
     assumed = _d(re_.get("assumedRoleUser"))
     federated = _d(re_.get("federatedUser"))
     owner: NodeRef | None = role
-    if assumed:
-        principal_id, arn, kind = _s(assumed.get("assumedRoleId")), _s(assumed.get("arn")), "role"
+    session_name = _s(rp.get("roleSessionName"))
+    if assumed or (event_name == "AssumeRole" and role_arn and session_name):
+        # AWS services' AssumeRole responses omit assumedRoleUser: the session ARN follows from the request.
+        principal_id, kind = _s(assumed.get("assumedRoleId")), "role"
+        arn = _s(assumed.get("arn")) or _session_arn(role_arn or "", session_name or "")
     elif federated:
         principal_id, arn, kind = _s(federated.get("federatedUserId")), _s(federated.get("arn")), "federated"
         owner = _principal_node(batch, _s(ui.get("arn")) or "")
@@ -345,13 +359,14 @@ def _issuance(batch: GraphBatch, record: Record, event_name: str, event_time: st
         owner = _principal_node(batch, arn or "")
     else:
         return
-    if not principal_id:
+    who = arn or principal_id
+    if not who:
         return
-    slot = slot_of(principal_id, event_time)
-    sid = session_id(principal_id, event_time, key)
+    slot = slot_of(who, event_time)
+    sid = session_id(who, event_time, key)
     ref = batch.node("Session", sid, slot=slot, principalId=principal_id, creationDate=event_time,
                      accessKeyId=key, arn=arn, account=_account_of_arn(arn), kind=kind,
-                     name=principal_id.split(":", 1)[-1], expiration=expiration,
+                     name=who.rsplit("/", 1)[-1].split(":", 1)[-1], expiration=expiration,
                      sourceIdentity=_s(re_.get("sourceIdentity")) or _s(rp.get("sourceIdentity")), issued=True)
     if owner is not None:
         batch.edge("SESSION_OF", ref, owner)

@@ -159,7 +159,8 @@ def parse_blob(blob: Blob) -> Iterator[Parsed | Problem]:
         return
     # Not one JSON document: try JSON Lines, naming each bad line.
     lines = data.splitlines()
-    if len(lines) < 2:
+    first = next((line for line in lines if line.strip()), b"")
+    if len(lines) < 2 or _loads(first)[0] is None:
         yield Problem(name, None, "rejected", err)
         return
     index = 0

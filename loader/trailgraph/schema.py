@@ -41,9 +41,10 @@ NODES: tuple[NodeSpec, ...] = (
     NodeSpec(
         "Session",
         "A set of temporary credentials in use: role session, federated user, IAM user or root session. "
-        "Key: principalId|creationDate|accessKeyId, so the issuing event and every later use name the "
+        "Key: session ARN|creationDate|accessKeyId, so the issuing event and every later use name the "
         "same node without needing each other.",
-        "AROAJBP4A5WSXVNY72RLE:bob@example.com|2020-09-17T19:04:10Z|ASIA3JUODO7W6YEVI655",
+        "arn:aws:sts::776613361644:assumed-role/assume-admin-role-example/bob@example.com"
+        "|2020-09-17T19:04:10Z|ASIA3JUODO7W6YEVI655",
         ("slot", "arn", "accessKeyId"),
     ),
     NodeSpec("AccessKey", "An access key id (AKIA long-term or ASIA temporary; ASIA ids get reused).",
