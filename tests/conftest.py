@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from trailgraph.load import LoadSummary, load_blobs
 from trailgraph.sources.files import expand, iter_file_blobs
+from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
 
@@ -17,7 +17,7 @@ CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 SEED = CORPORA / "seed" / "console-switchrole-cross-account.json"
 
 
-def load_paths(store: EmbeddedStore | Neo4jStore, *paths: Path | str) -> LoadSummary:
+def load_paths(store: GraphStore, *paths: Path | str) -> LoadSummary:
     return load_blobs(store, iter_file_blobs(expand([str(p) for p in paths])))
 
 

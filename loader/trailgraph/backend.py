@@ -34,8 +34,9 @@ def open_store(config: BackendConfig) -> GraphStore:
     if config.neo4j_uri:
         from trailgraph.store.neo4j import Neo4jStore
 
-        return Neo4jStore(config.neo4j_uri, config.neo4j_user, config.neo4j_password or "",
-                          config.neo4j_database)
+        return Neo4jStore(
+            config.neo4j_uri, config.neo4j_user, config.neo4j_password or "", config.neo4j_database
+        )
     from trailgraph.store.embedded import EmbeddedStore
 
     return EmbeddedStore(Path(config.store))

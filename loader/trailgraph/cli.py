@@ -31,16 +31,40 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def backend_options(fn: F) -> F:
     """--neo4j-uri & co. and --store, the same on every command that touches a graph."""
     options = [
-        click.option("--neo4j-uri", envvar="NEO4J_URI", default=None, metavar="URI",
-                     help="Use Neo4j at this Bolt URI (env NEO4J_URI). Without it, the embedded store is used."),
-        click.option("--neo4j-username", envvar="NEO4J_USERNAME", default="neo4j", show_default=True,
-                     help="Neo4j user (env NEO4J_USERNAME)."),
-        click.option("--neo4j-password", envvar="NEO4J_PASSWORD", default=None,
-                     help="Neo4j password (env NEO4J_PASSWORD). Never printed."),
-        click.option("--neo4j-database", envvar="NEO4J_DATABASE", default=None,
-                     help="Neo4j database name (env NEO4J_DATABASE); the server default if unset."),
-        click.option("--store", envvar="TRAILGRAPH_STORE", default=DEFAULT_STORE, show_default=True,
-                     type=click.Path(dir_okay=False), help="Embedded store file (env TRAILGRAPH_STORE)."),
+        click.option(
+            "--neo4j-uri",
+            envvar="NEO4J_URI",
+            default=None,
+            metavar="URI",
+            help="Use Neo4j at this Bolt URI (env NEO4J_URI). Without it, the embedded store is used.",
+        ),
+        click.option(
+            "--neo4j-username",
+            envvar="NEO4J_USERNAME",
+            default="neo4j",
+            show_default=True,
+            help="Neo4j user (env NEO4J_USERNAME).",
+        ),
+        click.option(
+            "--neo4j-password",
+            envvar="NEO4J_PASSWORD",
+            default=None,
+            help="Neo4j password (env NEO4J_PASSWORD). Never printed.",
+        ),
+        click.option(
+            "--neo4j-database",
+            envvar="NEO4J_DATABASE",
+            default=None,
+            help="Neo4j database name (env NEO4J_DATABASE); the server default if unset.",
+        ),
+        click.option(
+            "--store",
+            envvar="TRAILGRAPH_STORE",
+            default=DEFAULT_STORE,
+            show_default=True,
+            type=click.Path(dir_okay=False),
+            help="Embedded store file (env TRAILGRAPH_STORE).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -101,8 +125,14 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--strict", is_flag=True, help="Stop at the first rejected record or file.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="Summary format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Summary format.",
+)
 @backend_options
 @with_store
 def load(store: GraphStore, paths: tuple[str, ...], strict: bool, fmt: str) -> int:
@@ -124,8 +154,13 @@ def load(store: GraphStore, paths: tuple[str, ...], strict: bool, fmt: str) -> i
         raise click.BadParameter(f"no such file or directory: {', '.join(missing)}", param_hint="PATHS")
     try:
         with render.load_progress(err, len(files)) as progress:
-            summary = load_blobs(store, iter_file_blobs(files), strict=strict, on_progress=progress.update,
-                                 on_problem=progress.problem)
+            summary = load_blobs(
+                store,
+                iter_file_blobs(files),
+                strict=strict,
+                on_progress=progress.update,
+                on_problem=progress.problem,
+            )
     except StrictStop as stop:
         err.print(f"[red]stopped (--strict):[/red] {stop}")
         return EXIT_NOT_FOUND
@@ -138,8 +173,14 @@ def load(store: GraphStore, paths: tuple[str, ...], strict: bool, fmt: str) -> i
 
 @main.command()
 @click.argument("event_ids", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "tree", "json", "jsonl"]), default="tree",
-              show_default=True, help="tree/table for people; json (one id) or jsonl (one object per line).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "tree", "json", "jsonl"]),
+    default="tree",
+    show_default=True,
+    help="tree/table for people; json (one id) or jsonl (one object per line).",
+)
 @backend_options
 @with_store
 def trace(store: GraphStore, event_ids: tuple[str, ...], fmt: str) -> int:
@@ -185,8 +226,13 @@ def stats(store: GraphStore, fmt: str) -> int:
 
 
 @main.command()
-@click.option("--write", "target", type=click.Path(dir_okay=False), default=None,
-              help="Write the Markdown to this file instead of standard output (docs/schema.md).")
+@click.option(
+    "--write",
+    "target",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the Markdown to this file instead of standard output (docs/schema.md).",
+)
 def schema(target: str | None) -> None:
     """Print the graph schema (labels, keys, edge types and their meaning) as Markdown."""
     from trailgraph.schema import schema_markdown

@@ -16,8 +16,14 @@ from trailgraph.facts import GraphBatch, NodeRef
 from trailgraph.records import Record
 
 ISSUING_EVENTS = frozenset(
-    {"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "GetFederationToken",
-     "GetSessionToken", "AssumeRoot"}
+    {
+        "AssumeRole",
+        "AssumeRoleWithSAML",
+        "AssumeRoleWithWebIdentity",
+        "GetFederationToken",
+        "GetSessionToken",
+        "AssumeRoot",
+    }
 )
 WORKLOAD_PROVIDERS = ("token.actions.githubusercontent.com", "oidc.eks.", "sts.windows.net", "gitlab")
 
@@ -126,19 +132,26 @@ def _role_from_session_arn(arn: str) -> str | None:
 def _session_arn(role_arn: str, session_name: str) -> str | None:
     """`arn:aws:iam::A:role/path/R` + session -> `arn:aws:sts::A:assumed-role/R/session` (path dropped)."""
     m = re.match(r"^arn:(aws[\w-]*):iam::(\d+):role/(?:.*/)?([^/]+)$", role_arn)
-    return f"arn:{m.group(1)}:sts::{m.group(2)}:assumed-role/{m.group(3)}/{session_name}" if m and session_name \
+    return (
+        f"arn:{m.group(1)}:sts::{m.group(2)}:assumed-role/{m.group(3)}/{session_name}"
+        if m and session_name
         else None
+    )
 
 
-def external_identity_ref(batch: GraphBatch, kind: str, provider: str | None, subject: str,
-                          **props: Any) -> NodeRef:
+def external_identity_ref(
+    batch: GraphBatch, kind: str, provider: str | None, subject: str, **props: Any
+) -> NodeRef:
     node_id = f"{kind}|{subject}" if kind == "IdentityCenterUser" else f"{kind}|{provider or ''}|{subject}"
-    return batch.node("ExternalIdentity", node_id, type=kind, provider=provider, subject=subject,
-                      name=subject, **props)
+    return batch.node(
+        "ExternalIdentity", node_id, type=kind, provider=provider, subject=subject, name=subject, **props
+    )
 
 
 def _is_identity_center(provider: str | None, role_arn: str | None) -> bool:
-    return bool((provider and provider.startswith("AWSSSO_")) or (role_arn and "/AWSReservedSSO_" in role_arn))
+    return bool(
+        (provider and provider.startswith("AWSSSO_")) or (role_arn and "/AWSReservedSSO_" in role_arn)
+    )
 
 
 def extract(record: Record) -> Extracted | str:
@@ -198,8 +211,14 @@ def extract(record: Record) -> Extracted | str:
     return ext
 
 
-def _actor(batch: GraphBatch, ui: dict[str, Any], event_time: str, record: Record,
-           call: dict[str, Any], ext: Extracted) -> NodeRef | None:
+def _actor(
+    batch: GraphBatch,
+    ui: dict[str, Any],
+    event_time: str,
+    record: Record,
+    call: dict[str, Any],
+    ext: Extracted,
+) -> NodeRef | None:
     kind = call["actorType"]
     arn = _s(ui.get("arn"))
     principal_id = _s(ui.get("principalId"))
@@ -229,9 +248,20 @@ def _actor(batch: GraphBatch, ui: dict[str, Any], event_time: str, record: Recor
         if key and key.startswith("ASIA") and creation:
             assumed_root = str(ctx.get("assumedRoot")).lower() == "true"
             pid = (ui_account or "") if assumed_root or kind == "Root" else (principal_id or arn)
-            return _session(batch, ext, pid, creation, key, arn=arn, account=ui_account,
-                            kind="assumed-root" if assumed_root else kind.lower(), owner=user, mfa=mfa,
-                            name=name, source_identity=_s(ctx.get("sourceIdentity")))
+            return _session(
+                batch,
+                ext,
+                pid,
+                creation,
+                key,
+                arn=arn,
+                account=ui_account,
+                kind="assumed-root" if assumed_root else kind.lower(),
+                owner=user,
+                mfa=mfa,
+                name=name,
+                source_identity=_s(ctx.get("sourceIdentity")),
+            )
         if key:
             kind_of_key = "long-term" if key.startswith("AKIA") else "temporary"
             batch.edge("KEY_OF", batch.node("AccessKey", key, kind=kind_of_key), user)
@@ -253,11 +283,22 @@ def _actor(batch: GraphBatch, ui: dict[str, Any], event_time: str, record: Recor
             owner = _role_node(batch, role_arn) if role_arn else None
         elif issuer_arn:
             owner = _principal_node(batch, issuer_arn)
-        ref = _session(batch, ext, principal_id, creation or "", key or "", arn=arn, account=ui_account,
-                       kind="role" if kind == "AssumedRole" else "federated", owner=owner, mfa=mfa,
-                       name=principal_id.split(":", 1)[-1], source_identity=_s(ctx.get("sourceIdentity")),
-                       issuer_arn=issuer_arn if kind == "FederatedUser" else None,
-                       ec2=_s(ctx.get("ec2RoleDelivery")))
+        ref = _session(
+            batch,
+            ext,
+            principal_id,
+            creation or "",
+            key or "",
+            arn=arn,
+            account=ui_account,
+            kind="role" if kind == "AssumedRole" else "federated",
+            owner=owner,
+            mfa=mfa,
+            name=principal_id.split(":", 1)[-1],
+            source_identity=_s(ctx.get("sourceIdentity")),
+            issuer_arn=issuer_arn if kind == "FederatedUser" else None,
+            ec2=_s(ctx.get("ec2RoleDelivery")),
+        )
         behalf = _d(ui.get("onBehalfOf"))
         user_id = _s(behalf.get("userId"))
         if user_id:
@@ -301,16 +342,42 @@ def _unknown(batch: GraphBatch, who: str, account: str | None) -> NodeRef:
     return external_identity_ref(batch, "Unknown", account, who)
 
 
-def _session(batch: GraphBatch, ext: Extracted, principal_id: str, creation: str, key: str, *,
-             arn: str | None, account: str | None, kind: str, owner: NodeRef | None, mfa: bool | None,
-             name: str, source_identity: str | None, issuer_arn: str | None = None,
-             ec2: str | None = None) -> NodeRef:
+def _session(
+    batch: GraphBatch,
+    ext: Extracted,
+    principal_id: str,
+    creation: str,
+    key: str,
+    *,
+    arn: str | None,
+    account: str | None,
+    kind: str,
+    owner: NodeRef | None,
+    mfa: bool | None,
+    name: str,
+    source_identity: str | None,
+    issuer_arn: str | None = None,
+    ec2: str | None = None,
+) -> NodeRef:
     who = arn or principal_id
     slot = slot_of(who, creation)
-    ref = batch.node("Session", session_id(who, creation, key), slot=slot, principalId=principal_id,
-                     creationDate=creation or None, accessKeyId=key or None, arn=arn, account=account,
-                     kind=kind, name=name, mfa=mfa, sourceIdentity=source_identity, issuerArn=issuer_arn,
-                     ec2RoleDelivery=ec2, used=True)
+    ref = batch.node(
+        "Session",
+        session_id(who, creation, key),
+        slot=slot,
+        principalId=principal_id,
+        creationDate=creation or None,
+        accessKeyId=key or None,
+        arn=arn,
+        account=account,
+        kind=kind,
+        name=name,
+        mfa=mfa,
+        sourceIdentity=source_identity,
+        issuerArn=issuer_arn,
+        ec2RoleDelivery=ec2,
+        used=True,
+    )
     ext.slots.add(slot)
     if owner is not None:
         batch.edge("SESSION_OF", ref, owner)
@@ -319,8 +386,16 @@ def _session(batch: GraphBatch, ext: Extracted, principal_id: str, creation: str
     return ref
 
 
-def _issuance(batch: GraphBatch, record: Record, event_name: str, event_time: str, ui: dict[str, Any],
-              actor: NodeRef | None, call: dict[str, Any], ext: Extracted) -> None:
+def _issuance(
+    batch: GraphBatch,
+    record: Record,
+    event_name: str,
+    event_time: str,
+    ui: dict[str, Any],
+    actor: NodeRef | None,
+    call: dict[str, Any],
+    ext: Extracted,
+) -> None:
     """The session an STS call issued: the same Session node its later uses will name."""
     rp = _d(record.get("requestParameters"))
     re_ = _d(record.get("responseElements"))
@@ -330,8 +405,11 @@ def _issuance(batch: GraphBatch, record: Record, event_name: str, event_time: st
     role = _role_node(batch, role_arn) if role_arn else None
     if role is not None and actor is not None:
         batch.edge("ASSUMED", actor, role)
-    call.update(roleArn=role_arn, roleSessionName=_s(rp.get("roleSessionName")),
-                requestedSourceIdentity=_s(rp.get("sourceIdentity")))
+    call.update(
+        roleArn=role_arn,
+        roleSessionName=_s(rp.get("roleSessionName")),
+        requestedSourceIdentity=_s(rp.get("sourceIdentity")),
+    )
     if key is None:
         return  # failed call, or a record without its response
     expiration = normalize_expiration(creds.get("expiration"))
@@ -364,10 +442,21 @@ def _issuance(batch: GraphBatch, record: Record, event_name: str, event_time: st
         return
     slot = slot_of(who, event_time)
     sid = session_id(who, event_time, key)
-    ref = batch.node("Session", sid, slot=slot, principalId=principal_id, creationDate=event_time,
-                     accessKeyId=key, arn=arn, account=_account_of_arn(arn), kind=kind,
-                     name=who.rsplit("/", 1)[-1].split(":", 1)[-1], expiration=expiration,
-                     sourceIdentity=_s(re_.get("sourceIdentity")) or _s(rp.get("sourceIdentity")), issued=True)
+    ref = batch.node(
+        "Session",
+        sid,
+        slot=slot,
+        principalId=principal_id,
+        creationDate=event_time,
+        accessKeyId=key,
+        arn=arn,
+        account=_account_of_arn(arn),
+        kind=kind,
+        name=who.rsplit("/", 1)[-1].split(":", 1)[-1],
+        expiration=expiration,
+        sourceIdentity=_s(re_.get("sourceIdentity")) or _s(rp.get("sourceIdentity")),
+        issued=True,
+    )
     if owner is not None:
         batch.edge("SESSION_OF", ref, owner)
     batch.edge("KEY_OF", batch.node("AccessKey", key, kind="temporary"), ref)

@@ -70,8 +70,9 @@ def link(facts: LinkFacts, slots: set[str], shared: set[str]) -> GraphBatch:
     return out
 
 
-def _link_slot(out: GraphBatch, slot: str, sessions: list[Props], issued: dict[str, list[Props]],
-               switches: list[Props]) -> None:
+def _link_slot(
+    out: GraphBatch, slot: str, sessions: list[Props], issued: dict[str, list[Props]], switches: list[Props]
+) -> None:
     used_keys = {s.get("accessKeyId") for s in sessions if s.get("used")}
     switch_ids = sorted(c["eventId"] for c in switches)
     switch_from = sorted({c["switchFrom"] for c in switches})
@@ -84,15 +85,25 @@ def _link_slot(out: GraphBatch, slot: str, sessions: list[Props], issued: dict[s
             _issued_edge(out, slot, ref, issued[key], "issued-key", "exact", [])
         elif kind in ("iamuser", "root"):
             owner_label = "Root" if kind == "root" else "IAMUser"
-            out.edge("OPENED", (owner_label, session["arn"]), ref, rule="named-in-record", confidence="exact",
-                     via="sign-in session", group=slot, evidence=[])
+            out.edge(
+                "OPENED",
+                (owner_label, session["arn"]),
+                ref,
+                rule="named-in-record",
+                confidence="exact",
+                via="sign-in session",
+                group=slot,
+                evidence=[],
+            )
         elif len(issued) == 1:
-            (issued_key, copies), = issued.items()
+            ((issued_key, copies),) = issued.items()
             if issued_key in used_keys:
                 status = "unmatched-key"
-                note = (f"key {key or '(none)'} is not the one issued at {session.get('creationDate')} "
-                        f"({issued_key}, itself in use): another issuance of this session name in this "
-                        "second is not loaded")
+                note = (
+                    f"key {key or '(none)'} is not the one issued at {session.get('creationDate')} "
+                    f"({issued_key}, itself in use): another issuance of this session name in this "
+                    "second is not loaded"
+                )
             else:
                 rule = "console-switchrole" if switch_ids else "principal-and-creation-time"
                 _issued_edge(out, slot, ref, copies, rule, "strong", switch_ids)
@@ -104,27 +115,57 @@ def _link_slot(out: GraphBatch, slot: str, sessions: list[Props], issued: dict[s
             issuer = session.get("issuerArn")
             if kind == "federated" and issuer and (issuer.endswith(":root") or ":user/" in issuer):
                 label = "Root" if issuer.endswith(":root") else "IAMUser"
-                out.edge("OPENED", (label, issuer), ref, rule="named-in-record", confidence="exact",
-                         via="GetFederationToken", group=slot, evidence=[])
+                out.edge(
+                    "OPENED",
+                    (label, issuer),
+                    ref,
+                    rule="named-in-record",
+                    confidence="exact",
+                    via="GetFederationToken",
+                    group=slot,
+                    evidence=[],
+                )
             else:
                 status = "missing"
-                note = f"no STS event issuing {session.get('arn') or session['id']} at " \
-                       f"{session.get('creationDate') or 'an unknown time'} is loaded"
+                note = (
+                    f"no STS event issuing {session.get('arn') or session['id']} at "
+                    f"{session.get('creationDate') or 'an unknown time'} is loaded"
+                )
         else:
             status = "ambiguous"
-            note = (f"{len(issued)} sessions named {session.get('name')} were issued at "
-                    f"{session.get('creationDate')} and key {key or '(none)'} matches none of them")
+            note = (
+                f"{len(issued)} sessions named {session.get('name')} were issued at "
+                f"{session.get('creationDate')} and key {key or '(none)'} matches none of them"
+            )
         out.node("Session", session["id"], link=status, linkNote=note or "")
 
 
-def _issued_edge(out: GraphBatch, slot: str, target: NodeRef, copies: list[Props], rule: str,
-                 confidence: str, extra: list[str]) -> None:
+def _issued_edge(
+    out: GraphBatch,
+    slot: str,
+    target: NodeRef,
+    copies: list[Props],
+    rule: str,
+    confidence: str,
+    extra: list[str],
+) -> None:
     chosen = _canonical(copies)
     evidence = sorted({c["eventId"] for c in copies} | set(extra))
-    via = f"{chosen.get('eventName')} (console SwitchRole)" if rule == "console-switchrole" \
+    via = (
+        f"{chosen.get('eventName')} (console SwitchRole)"
+        if rule == "console-switchrole"
         else str(chosen.get("eventName"))
-    out.edge("ISSUED", ("APICall", chosen["id"]), target, rule=rule, confidence=confidence, via=via,
-             group=slot, evidence=evidence)
+    )
+    out.edge(
+        "ISSUED",
+        ("APICall", chosen["id"]),
+        target,
+        rule=rule,
+        confidence=confidence,
+        via=via,
+        group=slot,
+        evidence=evidence,
+    )
 
 
 def _link_copies(out: GraphBatch, shared_id: str, group: list[Props]) -> None:
@@ -133,12 +174,22 @@ def _link_copies(out: GraphBatch, shared_id: str, group: list[Props]) -> None:
     for call in group:
         if call.get("actorType") != "AWSAccount" or not call.get("actor"):
             continue
-        candidates = [c for c in callers if c.get("account") != call.get("account")
-                      and c.get("eventTime") == call.get("eventTime")]
+        candidates = [
+            c
+            for c in callers
+            if c.get("account") != call.get("account") and c.get("eventTime") == call.get("eventTime")
+        ]
         if len(candidates) == 1:
             source = candidates[0]
-            out.edge("COPIED_TO", ("APICall", source["id"]), ("APICall", call["id"]), rule="caller-copy",
-                     confidence="exact", via="cross-account copy", group=group_key,
-                     evidence=sorted([source["eventId"], call["eventId"]]))
+            out.edge(
+                "COPIED_TO",
+                ("APICall", source["id"]),
+                ("APICall", call["id"]),
+                rule="caller-copy",
+                confidence="exact",
+                via="cross-account copy",
+                group=group_key,
+                evidence=sorted([source["eventId"], call["eventId"]]),
+            )
         else:
             out.edge("PERFORMED", _ref(call["actor"]), ("APICall", call["id"]), group=group_key)

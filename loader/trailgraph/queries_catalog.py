@@ -45,8 +45,13 @@ def _parse(text: str) -> CannedQuery:
                 params[current[1]] += " " + extra
             else:
                 fields[current[1]] += " " + extra
-    return CannedQuery(name=fields.get("name", ""), purpose=fields.get("purpose", ""), params=params,
-                       returns=fields.get("returns", ""), text=text)
+    return CannedQuery(
+        name=fields.get("name", ""),
+        purpose=fields.get("purpose", ""),
+        params=params,
+        returns=fields.get("returns", ""),
+        text=text,
+    )
 
 
 @cache

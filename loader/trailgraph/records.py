@@ -8,6 +8,7 @@ CloudTrail Lake query results, Google Cloud Logging envelopes (`jsonPayload`) an
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -97,7 +98,9 @@ def _unwrap(value: Any) -> tuple[list[Any] | None, str | None]:
         return [value], None
     for envelope in ("detail", "jsonPayload", "event"):
         inner = value.get(envelope)
-        if isinstance(inner, dict) and ("eventID" in inner or "eventTime" in inner or "userIdentity" in inner):
+        if isinstance(inner, dict) and (
+            "eventID" in inner or "eventTime" in inner or "userIdentity" in inner
+        ):
             return [inner], None
     if value.get("Type") == "Notification" and "Message" in value:
         return None, "skipped: an SNS/SQS delivery notification (names log files, holds no events)"
@@ -114,10 +117,8 @@ def _lake_row(row: Any) -> Any:
         if isinstance(cell, dict):
             for k, v in cell.items():
                 if isinstance(v, str) and v[:1] in "{[":
-                    try:
+                    with contextlib.suppress(orjson.JSONDecodeError):
                         v = orjson.loads(v)
-                    except orjson.JSONDecodeError:
-                        pass
                 merged[k] = v
     return merged
 

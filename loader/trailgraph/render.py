@@ -29,16 +29,21 @@ class LoadProgress:
 
     def problem(self, problem: Problem) -> None:
         colour = {"rejected": "red", "skipped": "yellow", "warning": "yellow"}[problem.severity]
-        self.console.print(f"[{colour}]{problem.severity}:[/{colour}] {escape(problem.where())}: "
-                           f"{escape(problem.reason)}")
+        self.console.print(
+            f"[{colour}]{problem.severity}:[/{colour}] {escape(problem.where())}: {escape(problem.reason)}"
+        )
 
 
 @contextmanager
 def load_progress(console: Console, total: int) -> Iterator[LoadProgress]:
     progress = Progress(
-        TextColumn("[bold]load[/bold] files"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[records]:,} records {task.fields[rate]}"), TimeElapsedColumn(),
-        console=console, transient=True,
+        TextColumn("[bold]load[/bold] files"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[records]:,} records {task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     )
     with progress:
         yield LoadProgress(progress, console, total)
@@ -67,8 +72,10 @@ def trace_tree(console: Console, answers: list[dict[str, Any]]) -> None:
     """Reads like the manual investigation: action <- session <- role <- human, each hop with evidence."""
     for a in answers:
         e = a["event"]
-        head = (f"[bold cyan]{escape(str(e['eventName']))}[/bold cyan] {escape(str(e['eventId']))} "
-                f"in {e['account']} {e.get('region') or ''} at {e['eventTime']}")
+        head = (
+            f"[bold cyan]{escape(str(e['eventName']))}[/bold cyan] {escape(str(e['eventId']))} "
+            f"in {e['account']} {e.get('region') or ''} at {e['eventTime']}"
+        )
         tree = Tree(head)
         node = tree.add(f"made by {_who(a['actor'])}")
         for hop in reversed(a["chain"]):
@@ -89,9 +96,16 @@ def trace_tree(console: Console, answers: list[dict[str, Any]]) -> None:
 def trace_table(console: Console, answers: list[dict[str, Any]]) -> None:
     table = Table("event", "name", "account", "actor", "origin", "type", "hops", "complete")
     for a in answers:
-        table.add_row(a["event"]["eventId"], a["event"]["eventName"], a["event"]["account"],
-                      escape(str(a["actor"].get("arn") or a["actor"]["id"])), escape(str(a["origin"]["id"])),
-                      a["origin"]["type"], str(len(a["chain"])), "yes" if a["complete"] else "no")
+        table.add_row(
+            a["event"]["eventId"],
+            a["event"]["eventName"],
+            a["event"]["account"],
+            escape(str(a["actor"].get("arn") or a["actor"]["id"])),
+            escape(str(a["origin"]["id"])),
+            a["origin"]["type"],
+            str(len(a["chain"])),
+            "yes" if a["complete"] else "no",
+        )
     console.print(table)
 
 

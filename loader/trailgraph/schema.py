@@ -34,8 +34,12 @@ PRINCIPAL_LABELS = ("IAMUser", "Root", "ExternalIdentity", "Service", "AccountPr
 
 NODES: tuple[NodeSpec, ...] = (
     NodeSpec("Account", "An AWS account.", "776613361644"),
-    NodeSpec("IAMUser", "An IAM user: a person (or a script holding its long-term key).",
-             "arn:aws:iam::203016562928:user/bob@example.com", ("principalId",)),
+    NodeSpec(
+        "IAMUser",
+        "An IAM user: a person (or a script holding its long-term key).",
+        "arn:aws:iam::203016562928:user/bob@example.com",
+        ("principalId",),
+    ),
     NodeSpec("Root", "An account's root user.", "arn:aws:iam::203016562928:root"),
     NodeSpec("Role", "An IAM role (ARN with its path).", "arn:aws:iam::776613361644:role/admin"),
     NodeSpec(
@@ -47,8 +51,11 @@ NODES: tuple[NodeSpec, ...] = (
         "|2020-09-17T19:04:10Z|ASIA3JUODO7W6YEVI655",
         ("slot", "arn", "accessKeyId"),
     ),
-    NodeSpec("AccessKey", "An access key id (AKIA long-term or ASIA temporary; ASIA ids get reused).",
-             "AKIAIOSFODNN7EXAMPLE"),
+    NodeSpec(
+        "AccessKey",
+        "An access key id (AKIA long-term or ASIA temporary; ASIA ids get reused).",
+        "AKIAIOSFODNN7EXAMPLE",
+    ),
     NodeSpec(
         "APICall",
         "One CloudTrail event, keyed by recipient account and eventID (the two copies of a cross-account "
@@ -56,9 +63,12 @@ NODES: tuple[NodeSpec, ...] = (
         "776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b",
         ("eventId", "eventTime", "sharedEventId", "issuedSlot", "actorSlot"),
     ),
-    NodeSpec("ExternalIdentity",
-             "A SAML subject, web-identity subject or IAM Identity Center user: a principal outside IAM.",
-             "SAMLUser|okta|alice@example.com", ("subject", "userId")),
+    NodeSpec(
+        "ExternalIdentity",
+        "A SAML subject, web-identity subject or IAM Identity Center user: a principal outside IAM.",
+        "SAMLUser|okta|alice@example.com",
+        ("subject", "userId"),
+    ),
     NodeSpec("Service", "An AWS service principal acting on its own behalf.", "ec2.amazonaws.com"),
     NodeSpec(
         "AccountPrincipal",
@@ -69,29 +79,68 @@ NODES: tuple[NodeSpec, ...] = (
 )
 
 EDGES: tuple[EdgeSpec, ...] = (
-    EdgeSpec("PERFORMED", ("IAMUser", "Root", "Session", "ExternalIdentity", "Service", "AccountPrincipal"),
-             ("APICall",), "The principal that made the call (its userIdentity).", on_trace_path=True),
-    EdgeSpec("ISSUED", ("APICall",), ("Session",),
-             "This STS call issued the session's credentials. Carries rule, confidence, evidence.",
-             on_trace_path=True, derived=True),
-    EdgeSpec("OPENED", ("IAMUser", "Root"), ("Session",),
-             "The record itself names the user behind this session (IAM user console or "
-             "GetSessionToken session, root session, federated user's issuer).",
-             on_trace_path=True, derived=True),
-    EdgeSpec("COPIED_TO", ("APICall",), ("APICall",),
-             "The caller account's copy of a cross-account call, to the other account's copy "
-             "(same sharedEventID, different eventID).", on_trace_path=True, derived=True),
-    EdgeSpec("ASSUMED", PRINCIPAL_LABELS + ("Session",), ("Role",),
-             "This principal assumed the role (at least once)."),
-    EdgeSpec("SWITCHED_FROM", ("Session",), ("IAMUser", "Root"),
-             "Console SwitchRole: this session was switched into from that principal "
-             "(additionalEventData.SwitchFrom).", derived=True),
-    EdgeSpec("SESSION_OF", ("Session",), ("Role", "IAMUser", "Root"),
-             "The role (or user) whose permissions the session carries."),
-    EdgeSpec("KEY_OF", ("AccessKey",), ("IAMUser", "Session"),
-             "The key belongs to this user (AKIA) or this session (ASIA)."),
-    EdgeSpec("IN_ACCOUNT", ("IAMUser", "Root", "Role", "AccountPrincipal"), ("Account",),
-             "Account membership."),
+    EdgeSpec(
+        "PERFORMED",
+        ("IAMUser", "Root", "Session", "ExternalIdentity", "Service", "AccountPrincipal"),
+        ("APICall",),
+        "The principal that made the call (its userIdentity).",
+        on_trace_path=True,
+    ),
+    EdgeSpec(
+        "ISSUED",
+        ("APICall",),
+        ("Session",),
+        "This STS call issued the session's credentials. Carries rule, confidence, evidence.",
+        on_trace_path=True,
+        derived=True,
+    ),
+    EdgeSpec(
+        "OPENED",
+        ("IAMUser", "Root"),
+        ("Session",),
+        "The record itself names the user behind this session (IAM user console or "
+        "GetSessionToken session, root session, federated user's issuer).",
+        on_trace_path=True,
+        derived=True,
+    ),
+    EdgeSpec(
+        "COPIED_TO",
+        ("APICall",),
+        ("APICall",),
+        "The caller account's copy of a cross-account call, to the other account's copy "
+        "(same sharedEventID, different eventID).",
+        on_trace_path=True,
+        derived=True,
+    ),
+    EdgeSpec(
+        "ASSUMED",
+        (*PRINCIPAL_LABELS, "Session"),
+        ("Role",),
+        "This principal assumed the role (at least once).",
+    ),
+    EdgeSpec(
+        "SWITCHED_FROM",
+        ("Session",),
+        ("IAMUser", "Root"),
+        "Console SwitchRole: this session was switched into from that principal "
+        "(additionalEventData.SwitchFrom).",
+        derived=True,
+    ),
+    EdgeSpec(
+        "SESSION_OF",
+        ("Session",),
+        ("Role", "IAMUser", "Root"),
+        "The role (or user) whose permissions the session carries.",
+    ),
+    EdgeSpec(
+        "KEY_OF",
+        ("AccessKey",),
+        ("IAMUser", "Session"),
+        "The key belongs to this user (AKIA) or this session (ASIA).",
+    ),
+    EdgeSpec(
+        "IN_ACCOUNT", ("IAMUser", "Root", "Role", "AccountPrincipal"), ("Account",), "Account membership."
+    ),
 )
 
 TRACE_PATH_TYPES = tuple(e.type for e in EDGES if e.on_trace_path)

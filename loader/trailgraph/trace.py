@@ -6,6 +6,7 @@ origin, chain, gaps and completeness, so the two backends cannot disagree on int
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 Node = dict[str, Any]
@@ -27,8 +28,13 @@ def describe(node: Node) -> dict[str, Any]:
     if label == "Session":
         kind = node.get("kind")
         return {
-            "type": {"role": "AssumedRole", "federated": "FederatedUser", "iamuser": "IAMUserSession",
-                     "root": "RootSession", "assumed-root": "AssumedRoot"}.get(str(kind), "Session"),
+            "type": {
+                "role": "AssumedRole",
+                "federated": "FederatedUser",
+                "iamuser": "IAMUserSession",
+                "root": "RootSession",
+                "assumed-root": "AssumedRoot",
+            }.get(str(kind), "Session"),
             "id": node.get("arn") or node["id"],
             "arn": node.get("arn"),
             "name": node.get("name"),
@@ -39,15 +45,31 @@ def describe(node: Node) -> dict[str, Any]:
             "sourceIdentity": node.get("sourceIdentity"),
         }
     if label == "ExternalIdentity":
-        return {"type": node.get("type"), "id": node.get("userId") or node.get("subject"), "arn": None,
-                "name": node.get("subject"), "account": None, "provider": node.get("provider")}
+        return {
+            "type": node.get("type"),
+            "id": node.get("userId") or node.get("subject"),
+            "arn": None,
+            "name": node.get("subject"),
+            "account": None,
+            "provider": node.get("provider"),
+        }
     if label == "AccountPrincipal":
-        return {"type": "AWSAccount", "id": node.get("account"), "arn": None, "name": node.get("principalId"),
-                "account": node.get("account")}
+        return {
+            "type": "AWSAccount",
+            "id": node.get("account"),
+            "arn": None,
+            "name": node.get("principalId"),
+            "account": node.get("account"),
+        }
     if label == "Service":
         return {"type": "AWSService", "id": node["id"], "arn": None, "name": node["id"], "account": None}
-    return {"type": label, "id": node.get("arn") or node["id"], "arn": node.get("arn"), "name": node.get("name"),
-            "account": node.get("account")}
+    return {
+        "type": label,
+        "id": node.get("arn") or node["id"],
+        "arn": node.get("arn"),
+        "name": node.get("name"),
+        "account": node.get("account"),
+    }
 
 
 def _origin(top: Node, path_nodes: list[Node]) -> tuple[dict[str, Any], bool]:
@@ -61,7 +83,8 @@ def _origin(top: Node, path_nodes: list[Node]) -> tuple[dict[str, Any], bool]:
         kind = top.get("type")
         if kind == "IdentityCenterUser":
             user_id = top.get("userId") or next(
-                (n.get("onBehalfOfUserId") for n in path_nodes if n.get("onBehalfOfUserId")), None)
+                (n.get("onBehalfOfUserId") for n in path_nodes if n.get("onBehalfOfUserId")), None
+            )
             desc["id"] = user_id or top.get("subject")
             human = True
         elif kind == "SAMLUser":
@@ -78,10 +101,21 @@ def _origin(top: Node, path_nodes: list[Node]) -> tuple[dict[str, Any], bool]:
         human, complete = None, False
     else:
         human, complete = None, False
-        desc = {"type": "Unknown", "id": desc["id"], "arn": desc.get("arn"), "name": desc.get("name"),
-                "account": desc.get("account")}
-    origin = {"type": desc["type"], "id": desc["id"], "arn": desc.get("arn"), "name": desc.get("name"),
-              "account": desc.get("account"), "human": human}
+        desc = {
+            "type": "Unknown",
+            "id": desc["id"],
+            "arn": desc.get("arn"),
+            "name": desc.get("name"),
+            "account": desc.get("account"),
+        }
+    origin = {
+        "type": desc["type"],
+        "id": desc["id"],
+        "arn": desc.get("arn"),
+        "name": desc.get("name"),
+        "account": desc.get("account"),
+        "human": human,
+    }
     return origin, complete
 
 
@@ -93,19 +127,23 @@ def _gaps(top: Node, path_nodes: list[Node]) -> list[dict[str, Any]]:
         shared = f" (sharedEventID {call.get('sharedEventId')})" if call and call.get("sharedEventId") else ""
         source_identity = next((n.get("sourceIdentity") for n in path_nodes if n.get("sourceIdentity")), None)
         hint = f"; sessions downstream carry sourceIdentity {source_identity!r}" if source_identity else ""
-        return [{
-            "account": top.get("account"),
-            "reason": f"the caller {top.get('principalId')} made {what}{shared} from account "
-                      f"{top.get('account')}, whose trail is not loaded: load that account's CloudTrail "
-                      f"to continue{hint}",
-        }]
+        return [
+            {
+                "account": top.get("account"),
+                "reason": f"the caller {top.get('principalId')} made {what}{shared} from account "
+                f"{top.get('account')}, whose trail is not loaded: load that account's CloudTrail "
+                f"to continue{hint}",
+            }
+        ]
     if label == "Session":
         status = top.get("link") or "missing"
         account = top.get("account") or _account_of_arn(top.get("arn"))
         note = top.get("linkNote") or f"no STS event issuing this session is loaded ({status})"
         if status in ("missing", "unmatched-key"):
-            note += f"; the issuing STS call is logged in account {account} (us-east-1 or the regional STS " \
-                    "endpoint used)"
+            note += (
+                f"; the issuing STS call is logged in account {account} (us-east-1 or the regional STS "
+                "endpoint used)"
+            )
         return [{"account": account, "reason": note}]
     if label == "ExternalIdentity" and top.get("type") == "Unknown":
         return [{"account": top.get("provider"), "reason": "CloudTrail recorded no identity for this caller"}]
@@ -119,30 +157,37 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
     principal_idx = [i for i, n in enumerate(nodes) if n["label"] != "APICall"]
     actor_node = nodes[principal_idx[-1]] if principal_idx else top
     chain: list[dict[str, Any]] = []
-    for a, b in zip(principal_idx, principal_idx[1:], strict=False):
+    for a, b in pairwise(principal_idx):
         into = rels[b - 1]  # the edge that reaches principal b
         step_call = nodes[b - 1] if nodes[b - 1]["label"] == "APICall" else None
         evidence = list(into.get("evidence") or [])
         if into["type"] == "OPENED" and b + 1 < len(nodes):
             evidence = [nodes[b + 1]["eventId"]]
-        chain.append({
-            "from": describe(nodes[a]),
-            "to": describe(nodes[b]),
-            "via": into.get("via") or into["type"],
-            "at": step_call.get("eventTime") if step_call else nodes[b].get("creationDate"),
-            "linkedBy": into.get("rule"),
-            "confidence": into.get("confidence"),
-            "evidence": evidence,
-        })
+        chain.append(
+            {
+                "from": describe(nodes[a]),
+                "to": describe(nodes[b]),
+                "via": into.get("via") or into["type"],
+                "at": step_call.get("eventTime") if step_call else nodes[b].get("creationDate"),
+                "linkedBy": into.get("rule"),
+                "confidence": into.get("confidence"),
+                "evidence": evidence,
+            }
+        )
     copies = [r for r in rels if r["type"] == "COPIED_TO"]
     if copies:
         last = copies[-1]
-        chain.append({
-            "from": describe(actor_node), "to": {"type": "APICall", "id": call.get("eventId"),
-                                                "account": call.get("account")},
-            "via": "cross-account copy", "at": call.get("eventTime"), "linkedBy": last.get("rule"),
-            "confidence": last.get("confidence"), "evidence": list(last.get("evidence") or []),
-        })
+        chain.append(
+            {
+                "from": describe(actor_node),
+                "to": {"type": "APICall", "id": call.get("eventId"), "account": call.get("account")},
+                "via": "cross-account copy",
+                "at": call.get("eventTime"),
+                "linkedBy": last.get("rule"),
+                "confidence": last.get("confidence"),
+                "evidence": list(last.get("evidence") or []),
+            }
+        )
     return {
         "event": {
             "eventId": call.get("eventId"),

@@ -44,18 +44,22 @@ def walk_back(g: nx.MultiDiGraph, key: str, limit: int = 40) -> tuple[list[str],
 
 
 def _calls_by_event_id(g: nx.MultiDiGraph, event_id: str) -> list[str]:
-    return sorted(k for k, d in g.nodes(data=True) if d["label"] == "APICall" and d.get("eventId") == event_id)
+    return sorted(
+        k for k, d in g.nodes(data=True) if d["label"] == "APICall" and d.get("eventId") == event_id
+    )
 
 
 def trace(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     rows = []
     for call in _calls_by_event_id(g, params["eventId"]):
         keys, rels = walk_back(g, call)
-        rows.append({
-            "callId": g.nodes[call]["id"],
-            "nodes": [node_map(g, k) for k in keys],
-            "rels": [dict(r) for r in rels],
-        })
+        rows.append(
+            {
+                "callId": g.nodes[call]["id"],
+                "nodes": [node_map(g, k) for k in keys],
+                "rels": [dict(r) for r in rels],
+            }
+        )
     return rows
 
 

@@ -68,8 +68,10 @@ class EmbeddedStore:
         if "locked" in text or "busy" in text:
             return f"embedded store {self.path} is locked by another trailgraph process; wait or use --store"
         if "not a database" in text or "malformed" in text or "file is encrypted" in text:
-            return f"embedded store {self.path} is not a trailgraph store or is corrupt ({text}); " \
-                   "move it aside and load again"
+            return (
+                f"embedded store {self.path} is not a trailgraph store or is corrupt ({text}); "
+                "move it aside and load again"
+            )
         return f"embedded store {self.path}: {text}"
 
     def describe(self) -> str:
@@ -92,7 +94,7 @@ class EmbeddedStore:
         call_ids = [node_id for (label, node_id) in batch.nodes if label == "APICall"]
         existing = 0
         for i in range(0, len(call_ids), 500):
-            chunk = call_ids[i:i + 500]
+            chunk = call_ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
             row = self.db.execute(
                 f"SELECT count(*) FROM nodes WHERE label = 'APICall' AND id IN ({marks})", chunk
@@ -109,7 +111,7 @@ class EmbeddedStore:
     def _select(self, sql: str, keys: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
+            chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
             for node_id, props in self.db.execute(sql.format(marks=marks), chunk):
                 item = orjson.loads(props)
@@ -121,16 +123,21 @@ class EmbeddedStore:
         slot_list, shared_list = sorted(slots), sorted(shared)
         calls: dict[str, dict[str, Any]] = {}
         for column in ("issuedSlot", "actorSlot"):
-            sql = ("SELECT id, props FROM nodes WHERE label = 'APICall' "
-                   f"AND json_extract(props, '$.{column}') IN ({{marks}})")
+            sql = (
+                "SELECT id, props FROM nodes WHERE label = 'APICall' "
+                f"AND json_extract(props, '$.{column}') IN ({{marks}})"
+            )
             for call in self._select(sql, slot_list):
                 calls[call["id"]] = call
-        sql = "SELECT id, props FROM nodes WHERE label = 'APICall' AND json_extract(props, '$.sharedEventId') " \
-              "IN ({marks})"
+        sql = (
+            "SELECT id, props FROM nodes WHERE label = 'APICall' AND json_extract(props, '$.sharedEventId') "
+            "IN ({marks})"
+        )
         for call in self._select(sql, shared_list):
             calls[call["id"]] = call
         sessions = self._select(
-            "SELECT id, props FROM nodes WHERE label = 'Session' AND json_extract(props, '$.slot') IN ({marks})",
+            "SELECT id, props FROM nodes WHERE label = 'Session' "
+            "AND json_extract(props, '$.slot') IN ({marks})",
             slot_list,
         )
         return LinkFacts(calls=list(calls.values()), sessions=sessions)
@@ -143,11 +150,13 @@ class EmbeddedStore:
             (t, s[0], s[1], d[0], d[1], props.get("group"), _dumps(props))
             for (t, s, d), props in batch.edges.items()
         ]
-        self._tx([
-            (f"DELETE FROM edges WHERE grp = ? AND type IN ({types})", group_rows),
-            (_MERGE_NODE, nodes),
-            (_MERGE_EDGE, edges),
-        ])
+        self._tx(
+            [
+                (f"DELETE FROM edges WHERE grp = ? AND type IN ({types})", group_rows),
+                (_MERGE_NODE, nodes),
+                (_MERGE_EDGE, edges),
+            ]
+        )
 
     def graph(self) -> nx.MultiDiGraph:
         """The whole store as a networkx graph: node key `Label:id`, edge key = edge type."""

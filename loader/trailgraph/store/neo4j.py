@@ -85,8 +85,9 @@ class Neo4jStore:
             raise StoreError(f"Neo4j at {self.uri}: {exc}") from exc
         self._schema_ready = True
 
-    def _write_tx(self, tx: neo4j.ManagedTransaction, batch: GraphBatch, pre: list[tuple[str, dict[str, Any]]]
-                  ) -> int:
+    def _write_tx(
+        self, tx: neo4j.ManagedTransaction, batch: GraphBatch, pre: list[tuple[str, dict[str, Any]]]
+    ) -> int:
         for query, params in pre:
             tx.run(query, params).consume()
         created = 0
@@ -112,8 +113,10 @@ class Neo4jStore:
             with self._session() as session:
                 return int(session.execute_write(self._write_tx, batch, pre))
         except (ServiceUnavailable, OSError) as exc:
-            raise StoreError(f"lost Neo4j at {self.uri} during the write: {exc}; re-run the same load "
-                             "to complete the graph") from exc
+            raise StoreError(
+                f"lost Neo4j at {self.uri} during the write: {exc}; re-run the same load "
+                "to complete the graph"
+            ) from exc
         except Neo4jError as exc:
             raise StoreError(f"Neo4j at {self.uri}: {exc}") from exc
 
@@ -166,10 +169,13 @@ class Neo4jStore:
         edges: dict[str, int] = {}
         with self._session(read_only=True) as session:
             for n in NODES:
-                nodes[n.label] = session.run(f"MATCH (n:{n.label}) RETURN count(n) AS c").single(strict=True)["c"]
+                nodes[n.label] = session.run(f"MATCH (n:{n.label}) RETURN count(n) AS c").single(strict=True)[
+                    "c"
+                ]
             for e in EDGES:
                 edges[e.type] = session.run(f"MATCH ()-[r:{e.type}]->() RETURN count(r) AS c").single(
-                    strict=True)["c"]
+                    strict=True
+                )["c"]
         return {k: v for k, v in nodes.items() if v}, {k: v for k, v in edges.items() if v}
 
     def clear(self) -> None:
