@@ -19,4 +19,5 @@ def trace_one(store: GraphStore, event_id: str) -> dict[str, Any]:
     answers, missing = trace_events(store, [event_id])
     assert not missing, f"{event_id} not found"
     assert len(answers) == 1
-    return answers[0]
+    answer: dict[str, Any] = answers[0]
+    return answer
