@@ -176,14 +176,18 @@ def load(store: GraphStore, paths: tuple[str, ...], strict: bool, fmt: str) -> i
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "tree", "json", "jsonl"]),
+    type=click.Choice(["table", "tree", "json", "jsonl", "dot", "graphml", "html"]),
     default="tree",
     show_default=True,
-    help="tree/table for people; json (one id) or jsonl (one object per line).",
+    help="tree/table for people; json (one id) or jsonl (one object per line) for scripts; "
+    "dot, graphml or html (one self-contained, offline page) for pictures.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write to this file, not stdout."
 )
 @backend_options
 @with_store
-def trace(store: GraphStore, event_ids: tuple[str, ...], fmt: str) -> int:
+def trace(store: GraphStore, event_ids: tuple[str, ...], fmt: str, output: str | None) -> int:
     """Trace API calls (by CloudTrail eventID) back to their origin.
 
     For each call: the actor that made it, the origin (IAM user, root, SAML / web-identity / Identity
@@ -198,16 +202,21 @@ def trace(store: GraphStore, event_ids: tuple[str, ...], fmt: str) -> int:
     answers, missing = trace_events(store, list(event_ids))
     for event_id in missing:
         err.print(f"[red]not found:[/red] no event with eventID {event_id} is loaded in {store.describe()}")
-    if fmt == "json":
-        payload: Any = answers[0] if len(answers) == 1 else answers
-        click.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
-    elif fmt == "jsonl":
-        for answer in answers:
-            click.echo(orjson.dumps(answer).decode())
-    elif fmt == "table":
-        render.trace_table(Console(), answers)
-    else:
-        render.trace_tree(Console(), answers)
+    with click.open_file(output or "-", "w", encoding="utf-8") as out:
+        if fmt == "json":
+            payload: Any = answers[0] if len(answers) == 1 else answers
+            click.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode(), file=out)
+        elif fmt == "jsonl":
+            for answer in answers:
+                click.echo(orjson.dumps(answer).decode(), file=out)
+        elif fmt in ("dot", "graphml", "html"):
+            from trailgraph.pictures import render_picture
+
+            click.echo(render_picture(answers, fmt), file=out, nl=False)
+        elif fmt == "table":
+            render.trace_table(Console(file=out), answers)
+        else:
+            render.trace_tree(Console(file=out), answers)
     return EXIT_NOT_FOUND if missing else 0
 
 
