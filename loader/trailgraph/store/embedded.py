@@ -25,13 +25,8 @@ CREATE TABLE IF NOT EXISTS edges (type TEXT NOT NULL, src_label TEXT NOT NULL, s
     dst_label TEXT NOT NULL, dst TEXT NOT NULL, grp TEXT, props TEXT NOT NULL,
     PRIMARY KEY (type, src_label, src, dst_label, dst)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_grp ON edges (grp) WHERE grp IS NOT NULL;
-CREATE INDEX IF NOT EXISTS session_slot ON nodes (json_extract(props, '$.slot')) WHERE label = 'Session';
-CREATE INDEX IF NOT EXISTS call_issued_slot ON nodes (json_extract(props, '$.issuedSlot'))
-    WHERE label = 'APICall';
-CREATE INDEX IF NOT EXISTS call_actor_slot ON nodes (json_extract(props, '$.actorSlot'))
-    WHERE label = 'APICall';
-CREATE INDEX IF NOT EXISTS call_shared ON nodes (json_extract(props, '$.sharedEventId'))
-    WHERE label = 'APICall';
+CREATE TABLE IF NOT EXISTS lookups (field TEXT NOT NULL, value TEXT NOT NULL, label TEXT NOT NULL,
+    id TEXT NOT NULL, PRIMARY KEY (field, value, label, id)) WITHOUT ROWID;
 """
 
 _MERGE_NODE = (
@@ -43,6 +38,20 @@ _MERGE_EDGE = (
     "ON CONFLICT (type, src_label, src, dst_label, dst) DO UPDATE SET grp = excluded.grp, "
     "props = json_patch(edges.props, excluded.props)"
 )
+
+
+LOOKUP_FIELDS = ("slot", "issuedSlot", "actorSlot", "sharedEventId")
+"""Properties the linker looks nodes up by, kept in their own indexed table (exact, any characters)."""
+_ADD_LOOKUP = "INSERT OR IGNORE INTO lookups (field, value, label, id) VALUES (?, ?, ?, ?)"
+
+
+def _lookups(batch: GraphBatch) -> list[tuple[str, str, str, str]]:
+    return [
+        (f, props[f], label, node_id)
+        for (label, node_id), props in batch.nodes.items()
+        for f in LOOKUP_FIELDS
+        if isinstance(props.get(f), str)
+    ]
 
 
 def _dumps(props: dict[str, Any]) -> str:
@@ -105,7 +114,7 @@ class EmbeddedStore:
             (t, s[0], s[1], d[0], d[1], props.get("group"), _dumps(props))
             for (t, s, d), props in batch.edges.items()
         ]
-        self._tx([(_MERGE_NODE, nodes), (_MERGE_EDGE, edges)])
+        self._tx([(_MERGE_NODE, nodes), (_MERGE_EDGE, edges), (_ADD_LOOKUP, _lookups(batch))])
         return len(call_ids) - existing
 
     def _select(self, sql: str, keys: list[str]) -> list[dict[str, Any]]:
@@ -120,26 +129,15 @@ class EmbeddedStore:
         return found
 
     def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts:
-        slot_list, shared_list = sorted(slots), sorted(shared)
-        calls: dict[str, dict[str, Any]] = {}
-        for column in ("issuedSlot", "actorSlot"):
-            sql = (
-                "SELECT id, props FROM nodes WHERE label = 'APICall' "
-                f"AND json_extract(props, '$.{column}') IN ({{marks}})"
-            )
-            for call in self._select(sql, slot_list):
-                calls[call["id"]] = call
         sql = (
-            "SELECT id, props FROM nodes WHERE label = 'APICall' AND json_extract(props, '$.sharedEventId') "
-            "IN ({marks})"
+            "SELECT n.id, n.props FROM lookups l JOIN nodes n ON n.label = l.label AND n.id = l.id "
+            "WHERE l.field = '{field}' AND l.label = '{label}' AND l.value IN ({{marks}})"
         )
-        for call in self._select(sql, shared_list):
-            calls[call["id"]] = call
-        sessions = self._select(
-            "SELECT id, props FROM nodes WHERE label = 'Session' "
-            "AND json_extract(props, '$.slot') IN ({marks})",
-            slot_list,
-        )
+        calls: dict[str, dict[str, Any]] = {}
+        for field, keys in (("issuedSlot", slots), ("actorSlot", slots), ("sharedEventId", shared)):
+            for call in self._select(sql.format(field=field, label="APICall"), sorted(keys)):
+                calls[call["id"]] = call
+        sessions = self._select(sql.format(field="slot", label="Session"), sorted(slots))
         return LinkFacts(calls=list(calls.values()), sessions=sessions)
 
     def replace_derived(self, groups: set[str], batch: GraphBatch) -> None:
