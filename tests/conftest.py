@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from trailgraph.load import LoadSummary, load_blobs
 from trailgraph.sources.files import expand, iter_file_blobs
 from trailgraph.store.base import GraphStore

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+
 from trailgraph.load import LoadSummary, load_blobs
 from trailgraph.sources.blob import Blob
 from trailgraph.store.base import GraphStore

@@ -8,11 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from trailgraph.store.base import GraphStore
-from trailgraph.store.embedded import EmbeddedStore
-
 from tests.conftest import CORPORA, load_paths
 from tests.lineage_helpers import trace_one
+from trailgraph.store.base import GraphStore
+from trailgraph.store.embedded import EmbeddedStore
 
 CORPUS_DIRS = sorted(p.name for p in CORPORA.iterdir() if p.is_dir())
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from trailgraph.extract import Extracted, extract, normalize_expiration, normalize_time
-
 from tests.builders import assume_role, call, role_session_identity, user_identity
+from trailgraph.extract import Extracted, extract, normalize_expiration, normalize_time
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,13 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.builders import assume_role, call, role_session_identity, user_identity
+from tests.lineage_helpers import load_records, trace_one
 from trailgraph.extract import Extracted, extract
 from trailgraph.records import Parsed, Problem, parse_blob
 from trailgraph.sources.blob import Blob
 from trailgraph.store.base import GraphStore, StoreError
 from trailgraph.store.embedded import EmbeddedStore
-
-from tests.builders import assume_role, call, role_session_identity, user_identity
-from tests.lineage_helpers import load_records, trace_one
 
 HOSTILE = [
     "x'}) MATCH (n) DETACH DELETE n //",

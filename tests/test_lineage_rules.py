@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from trailgraph.store.base import GraphStore
-
 from tests.builders import assume_role, call, role_session_identity, user_identity
 from tests.conftest import SEED, load_paths
 from tests.lineage_helpers import load_records, trace_one
+from trailgraph.store.base import GraphStore
 
 IDENT, DEV, PROD, AUDIT = "111111111111", "222222222222", "333333333333", "444444444444"
 T0 = "2024-03-01T10:00:00Z"

@@ -7,10 +7,9 @@ import gzip
 import orjson
 import pytest
 
+from tests.builders import call, user_identity
 from trailgraph.records import Parsed, Problem, parse_blob
 from trailgraph.sources.blob import Blob
-
-from tests.builders import call, user_identity
 
 REC = call(user_identity("111111111111", "alice"), "2024-03-01T10:00:00Z")
 

@@ -2,11 +2,16 @@
 
 Node keys in the graph are `Label:id`; node attributes are the stored properties plus `label` and `id`;
 edge keys are the edge type. Each twin documents nothing new: its .cypher file is the specification.
+
+Cypher's semantics are copied where they show in rows: variable-length matches enumerate every
+relationship-unique path, `null` sorts last in ascending order, a comparison with `null` (or between
+different types) is not true, and aggregates skip `null`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import pairwise
 from typing import Any
 
 import networkx as nx
@@ -33,7 +38,8 @@ def path_in_edge(g: nx.MultiDiGraph, key: str) -> tuple[str, dict[str, Any]] | N
 
 def walk_back(g: nx.MultiDiGraph, key: str, limit: int = 40) -> tuple[list[str], list[dict[str, Any]]]:
     """Node keys and edges from the origin to `key`, like `(origin)-[:PATH*0..40]->(key)`."""
-    keys, rels = [key], []
+    keys: list[str] = [key]
+    rels: list[dict[str, Any]] = []
     while len(rels) < limit:
         step = path_in_edge(g, keys[-1])
         if step is None:
@@ -63,8 +69,537 @@ def trace(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     return rows
 
 
+# ---- shared pieces of the canned queries -------------------------------------------------------------
+
+_FORWARD_CHAIN = frozenset({"PERFORMED", "ISSUED"})
+
+
+def _first(*values: Any) -> Any:
+    """Cypher's coalesce()."""
+    return next((v for v in values if v is not None), None)
+
+
+def _le(a: Any, b: Any) -> bool:
+    """`a <= b` is true in Cypher only for two non-null values of comparable types."""
+    if a is None or b is None:
+        return False
+    if isinstance(a, str) != isinstance(b, str) or isinstance(a, bool) != isinstance(b, bool):
+        return False
+    try:
+        return bool(a <= b)
+    except TypeError:
+        return False
+
+
+def in_window(time: Any, params: dict[str, Any]) -> bool:
+    """`($since IS NULL OR time >= $since) AND ($until IS NULL OR time <= $until)`."""
+    since, until = params.get("since"), params.get("until")
+    return (since is None or _le(since, time)) and (until is None or _le(time, until))
+
+
+def _asc(value: Any) -> tuple[bool, Any]:
+    """Sort key of one ORDER BY column in ascending order (nulls last)."""
+    return (True, 0) if value is None else (False, value)
+
+
+def _label(g: nx.MultiDiGraph, key: str) -> str:
+    return str(g.nodes[key]["label"])
+
+
+def _path_in(g: nx.MultiDiGraph, key: str) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (src, etype, data)
+        for src, _dst, etype, data in g.in_edges(key, keys=True, data=True)
+        if etype in _PATH
+    ]
+
+
+def origin_paths(
+    g: nx.MultiDiGraph, key: str, limit: int = 40
+) -> list[tuple[list[str], list[dict[str, Any]]]]:
+    """Every `(o)-[:PATH*0..limit]->(key)` with no path edge into `o`: node keys and edges, origin first."""
+    found: list[tuple[list[str], list[dict[str, Any]]]] = []
+
+    def back(
+        node: str, keys: list[str], rels: list[dict[str, Any]], used: frozenset[tuple[str, str, str]]
+    ) -> None:
+        into = _path_in(g, node)
+        if not into:
+            found.append((keys[::-1], rels[::-1]))
+            return
+        if len(rels) >= limit:
+            return
+        for src, etype, data in into:
+            edge = (src, node, etype)
+            if edge not in used:
+                back(src, [*keys, src], [*rels, data], used | {edge})
+
+    back(key, [key], [], frozenset())
+    return found
+
+
+def forward_paths(
+    g: nx.MultiDiGraph, start: str, types: frozenset[str], limit: int, shortest: int = 0
+) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
+    """Every `(start)-[:TYPES*shortest..limit]->(n)` path, relationship-unique, as node keys and edges."""
+    stack: list[tuple[list[str], list[dict[str, Any]], frozenset[tuple[str, str, str]]]] = [
+        ([start], [], frozenset())
+    ]
+    while stack:
+        keys, rels, used = stack.pop()
+        if len(rels) >= shortest:
+            yield keys, rels
+        if len(rels) >= limit:
+            continue
+        for _src, dst, etype, data in g.out_edges(keys[-1], keys=True, data=True):
+            edge = (keys[-1], dst, etype)
+            if etype in types and edge not in used:
+                stack.append(([*keys, dst], [*rels, data], used | {edge}))
+
+
+def step_map(g: nx.MultiDiGraph, key: str) -> dict[str, Any]:
+    """The compact node map of the .cypher files' `nodes` column."""
+    d = g.nodes[key]
+    return {
+        "key": key,
+        "label": d["label"],
+        "id": d["id"],
+        "name": _first(d.get("arn"), d.get("userId"), d.get("subject"), d.get("eventName"), d["id"]),
+        "kind": _first(d.get("kind"), d.get("type"), d.get("eventSource")),
+        "account": d.get("account"),
+        "time": _first(d.get("eventTime"), d.get("creationDate")),
+        "accessKeyId": d.get("accessKeyId"),
+        "eventId": d.get("eventId"),
+        "mfa": d.get("mfa"),
+        "link": d.get("link"),
+        "errorCode": d.get("errorCode"),
+    }
+
+
+def rel_map(rel: dict[str, Any]) -> dict[str, Any]:
+    """The compact edge map of the .cypher files' `rels` column."""
+    evidence = rel.get("evidence")
+    return {
+        "type": rel["type"],
+        "via": _first(rel.get("via"), rel["type"]),
+        "rule": rel.get("rule"),
+        "confidence": rel.get("confidence"),
+        "evidence": list(evidence) if evidence is not None else [],
+    }
+
+
+def _display(d: dict[str, Any]) -> Any:
+    """`coalesce(o.arn, o.userId, o.subject, o.id)`: how a principal is named in rows."""
+    return _first(d.get("arn"), d.get("userId"), d.get("subject"), d["id"])
+
+
+def _origin_columns(g: nx.MultiDiGraph, key: str, with_label: bool = True) -> dict[str, Any]:
+    d = g.nodes[key]
+    label = d["label"]
+    kind = {"Service": "AWSService", "AccountPrincipal": "AWSAccount"}.get(label, label)
+    if label == "ExternalIdentity":
+        kind = d.get("type")
+    if label in ("IAMUser", "Root", "Service"):
+        complete: bool | None = True
+    elif label == "ExternalIdentity":
+        complete = None if d.get("type") is None else d.get("type") != "Unknown"
+    else:
+        complete = False
+    cols: dict[str, Any] = {"origin": _display(d)}
+    if with_label:
+        cols.update(originLabel=label, originType=kind)
+    cols["complete"] = complete
+    return cols
+
+
+def _starts(g: nx.MultiDiGraph, principal: Any, sessions: bool) -> list[str]:
+    """The start nodes of activity and timeline (the union subquery at the top of both files)."""
+    found: set[str] = set()
+    user_ids: set[Any] = set()
+    for key, d in g.nodes(data=True):
+        label = d["label"]
+        if label in ("IAMUser", "Root", "Service") and d["id"] == principal:
+            found.add(key)
+        elif label == "ExternalIdentity":
+            if principal in (d["id"], d.get("subject"), d.get("userId")):
+                found.add(key)
+            if principal in (d.get("subject"), d.get("userId")) and d.get("userId") is not None:
+                user_ids.add(d["userId"])
+        elif label == "Session":
+            if d.get("onBehalfOfUserId") is not None and d.get("onBehalfOfUserId") == principal:
+                found.add(key)
+            if sessions and principal in (d["id"], d.get("arn")):
+                found.add(key)
+    if user_ids:
+        found.update(
+            k
+            for k, d in g.nodes(data=True)
+            if d["label"] == "Session" and d.get("onBehalfOfUserId") in user_ids
+        )
+    if isinstance(principal, str) and g.has_node(f"AccessKey:{principal}"):
+        holders = g.out_edges(f"AccessKey:{principal}", keys=True)
+        found.update(dst for _s, dst, etype in holders if etype == "KEY_OF")
+    return sorted(found)
+
+
+def _where(g: nx.MultiDiGraph, keys: Iterable[str], label: str) -> list[str]:
+    return [k for k in keys if _label(g, k) == label]
+
+
+# ---- the twins -------------------------------------------------------------------------------------
+
+
+def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    account = params.get("account")
+    for start in _starts(g, params.get("principal"), sessions=False):
+        principal = _display(g.nodes[start])
+        for keys, rels in forward_paths(g, start, _PATH, 40):
+            n = g.nodes[keys[-1]]
+            if n["label"] not in ("Session", "APICall"):
+                continue
+            time = n.get("eventTime") if n["label"] == "APICall" else n.get("creationDate")
+            if not in_window(time, params) or (account is not None and n.get("account") != account):
+                continue
+            sessions = [g.nodes[k] for k in _where(g, keys, "Session")]
+            last = sessions[-1] if sessions else {}
+            r = rels[-1] if rels else None
+            rows.append(
+                {
+                    "principal": principal,
+                    "kind": "call" if n["label"] == "APICall" else "session",
+                    "time": time,
+                    "depth": len(sessions),
+                    "id": n["id"],
+                    "eventId": n.get("eventId"),
+                    "eventName": n.get("eventName"),
+                    "eventSource": n.get("eventSource"),
+                    "account": n.get("account"),
+                    "region": n.get("region"),
+                    "sourceIPAddress": n.get("sourceIPAddress"),
+                    "errorCode": n.get("errorCode"),
+                    "sessionId": last.get("id"),
+                    "sessionArn": last.get("arn"),
+                    "accessKeyId": _first(n.get("accessKeyId"), last.get("accessKeyId")),
+                    "via": None if r is None else _first(r.get("via"), r["type"]),
+                    "linkedBy": None if r is None else r.get("rule"),
+                    "confidence": None if r is None else r.get("confidence"),
+                    "nodes": [step_map(g, k) for k in keys],
+                    "rels": [rel_map(x) for x in rels],
+                }
+            )
+    rows.sort(key=lambda r: (_asc(r["principal"]), _asc(r["time"]), r["depth"], r["kind"] == "call", r["id"]))
+    return rows
+
+
+def who_used(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    role_arn = params.get("roleArn")
+    rows: list[Row] = []
+    for role, d in g.nodes(data=True):
+        if d["label"] != "Role" or (d["id"] != role_arn and d.get("name") != role_arn):
+            continue
+        for s, _dst, etype in g.in_edges(role, keys=True):
+            if etype != "SESSION_OF" or _label(g, s) != "Session":
+                continue
+            sd = g.nodes[s]
+            times = [
+                g.nodes[c].get("eventTime")
+                for _s, c, t in g.out_edges(s, keys=True)
+                if t == "PERFORMED" and _label(g, c) == "APICall"
+            ]
+            times = [t for t in times if in_window(t, params)]
+            if not times and not in_window(sd.get("creationDate"), params):
+                continue
+            present = [t for t in times if t is not None]
+            for keys, rels in origin_paths(g, s):
+                rows.append(
+                    {
+                        "roleArn": d["id"],
+                        "sessionId": sd["id"],
+                        "sessionArn": sd.get("arn"),
+                        "sessionName": sd.get("name"),
+                        "account": sd.get("account"),
+                        "accessKeyId": sd.get("accessKeyId"),
+                        "creationDate": sd.get("creationDate"),
+                        "link": sd.get("link"),
+                        "sourceIdentity": sd.get("sourceIdentity"),
+                        "onBehalfOfUserId": sd.get("onBehalfOfUserId"),
+                        "calls": len(times),
+                        "firstCall": min(present) if present else None,
+                        "lastCall": max(present) if present else None,
+                        **_origin_columns(g, keys[0]),
+                        "via": [_first(r.get("via"), r["type"]) for r in rels if r["type"] != "PERFORMED"],
+                        "nodes": [step_map(g, k) for k in keys],
+                        "rels": [rel_map(x) for x in rels],
+                    }
+                )
+    rows.sort(key=lambda r: (_asc(r["roleArn"]), _asc(r["creationDate"]), r["sessionId"], _asc(r["origin"])))
+    return rows
+
+
+def _issues_session(g: nx.MultiDiGraph, session: str) -> bool:
+    """`(session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(:Session)`."""
+    for _s, call, etype in g.out_edges(session, keys=True):
+        if etype == "PERFORMED" and _label(g, call) == "APICall":
+            for _c, dst, t in g.out_edges(call, keys=True):
+                if t == "ISSUED" and _label(g, dst) == "Session":
+                    return True
+    return False
+
+
+def _issued_by_session(g: nx.MultiDiGraph, session: str) -> bool:
+    """`(:Session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(session)`."""
+    for call, _s, etype in g.in_edges(session, keys=True):
+        if etype == "ISSUED" and _label(g, call) == "APICall":
+            for src, _c, t in g.in_edges(call, keys=True):
+                if t == "PERFORMED" and _label(g, src) == "Session":
+                    return True
+    return False
+
+
+def _int_at_least(value: int, bound: Any) -> bool:
+    return isinstance(bound, int) and not isinstance(bound, bool) and value >= bound
+
+
+def chains(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    min_hops = _first(params.get("minHops"), 1)
+    cross_only = bool(_first(params.get("crossAccountOnly"), False))
+    account = params.get("account")
+    rows: list[Row] = []
+    firsts = [k for k, d in g.nodes(data=True) if d["label"] == "Session" and not _issued_by_session(g, k)]
+    for first in sorted(firsts):
+        for keys, rels in forward_paths(g, first, _FORWARD_CHAIN, 80, shortest=2):
+            last = keys[-1]
+            if _label(g, last) != "Session" or _issues_session(g, last):
+                continue
+            sessions = [g.nodes[k] for k in _where(g, keys, "Session")]
+            calls = [g.nodes[k] for k in _where(g, keys, "APICall")]
+            issued = [r for r in rels if r["type"] == "ISSUED"]
+            accounts = [s.get("account") for s in sessions]
+            cross = any(a is not None and b is not None and a != b for a, b in pairwise(accounts))
+            if not _int_at_least(len(issued), min_hops) or (cross_only and not cross):
+                continue
+            if not any(in_window(c.get("eventTime"), params) for c in calls):
+                continue
+            if account is not None and account not in accounts:
+                continue
+            for okeys, orels in origin_paths(g, first):
+                rows.append(
+                    {
+                        "hops": len(issued),
+                        "crossAccount": cross,
+                        "accounts": accounts,
+                        "sessions": [_first(s.get("arn"), s["id"]) for s in sessions],
+                        "sessionIds": [s["id"] for s in sessions],
+                        "calls": [c.get("eventId") for c in calls],
+                        "via": [_first(r.get("via"), r["type"]) for r in issued],
+                        "linkedBy": [r.get("rule") for r in issued],
+                        "confidence": [r.get("confidence") for r in issued],
+                        "firstAt": calls[0].get("eventTime"),
+                        "lastAt": calls[-1].get("eventTime"),
+                        "startSession": g.nodes[first]["id"],
+                        "endSession": g.nodes[last]["id"],
+                        **_origin_columns(g, okeys[0]),
+                        "nodes": [step_map(g, k) for k in okeys + keys[1:]],
+                        "rels": [rel_map(x) for x in orels + rels],
+                    }
+                )
+    rows.sort(
+        key=lambda r: (-r["hops"], _asc(r["firstAt"]), r["startSession"], r["endSession"], _asc(r["origin"]))
+    )
+    return rows
+
+
+def key(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    key_id = params.get("accessKeyId")
+    node = f"AccessKey:{key_id}"
+    if not isinstance(key_id, str) or not g.has_node(node):
+        return []
+    rows: list[Row] = []
+    for _k, holder, etype in g.out_edges(node, keys=True):
+        if etype != "KEY_OF":
+            continue
+        h = g.nodes[holder]
+        calls = [
+            g.nodes[c]
+            for _h, c, t, data in g.out_edges(holder, keys=True, data=True)
+            if t == "PERFORMED"
+            and _label(g, c) == "APICall"
+            and data.get("accessKeyId") == key_id
+            and in_window(g.nodes[c].get("eventTime"), params)
+        ]
+        for keys, rels in origin_paths(g, holder):
+            for c in calls or [{}]:
+                rows.append(
+                    {
+                        "accessKeyId": key_id,
+                        "keyKind": g.nodes[node].get("kind"),
+                        "holderLabel": h["label"],
+                        "holderId": h["id"],
+                        "holder": _first(h.get("arn"), h["id"]),
+                        "created": h.get("creationDate"),
+                        "expires": h.get("expiration"),
+                        "link": h.get("link"),
+                        **_origin_columns(g, keys[0]),
+                        "callId": c.get("id"),
+                        "eventId": c.get("eventId"),
+                        "eventTime": c.get("eventTime"),
+                        "eventName": c.get("eventName"),
+                        "eventSource": c.get("eventSource"),
+                        "account": c.get("account"),
+                        "region": c.get("region"),
+                        "sourceIPAddress": c.get("sourceIPAddress"),
+                        "errorCode": c.get("errorCode"),
+                        "nodes": [step_map(g, k) for k in keys],
+                        "rels": [rel_map(x) for x in rels],
+                    }
+                )
+    rows.sort(
+        key=lambda r: (
+            _asc(r["created"]),
+            r["holderId"],
+            _asc(r["origin"]),
+            _asc(r["eventTime"]),
+            _asc(r["callId"]),
+        )
+    )
+    return rows
+
+
+_GAP_HINTS = {
+    "cross-account caller": "load the CloudTrail of the caller account",
+    "no identity": "CloudTrail recorded no usable identity; nothing to load",
+}
+_SESSION_HINT = "load the CloudTrail (with STS events, all regions) of the account that issued the session"
+
+
+def _earliest(seen: list[tuple[Any, Any]]) -> list[Any]:
+    """`WITH value, min(time) AS t ... RETURN value ORDER BY t, value LIMIT 5` (null values dropped)."""
+    first: dict[Any, Any] = {}
+    for time, value in seen:
+        if value is None:
+            continue
+        if value not in first or (time is not None and (first[value] is None or time < first[value])):
+            first[value] = time
+    return sorted(first, key=lambda v: (_asc(first[v]), v))[:5]
+
+
+def gaps(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    account = params.get("account")
+    groups: dict[tuple[Any, str], dict[str, Any]] = {}
+    for x, d in g.nodes(data=True):
+        if d["label"] == "APICall":
+            if not in_window(d.get("eventTime"), params):
+                continue
+        elif d["label"] != "Session" or not in_window(d.get("creationDate"), params):
+            continue
+        for keys, _rels in origin_paths(g, x):
+            o = g.nodes[keys[0]]
+            if o["label"] == "AccountPrincipal":
+                missing, reason = o.get("account"), "cross-account caller"
+            elif o["label"] == "Session":
+                missing, reason = o.get("account"), _first(o.get("link"), "missing")
+            elif o["label"] == "ExternalIdentity" and o.get("type") == "Unknown":
+                missing, reason = o.get("provider"), "no identity"
+            else:
+                continue
+            if account is not None and missing != account:
+                continue
+            empty: dict[str, Any] = {
+                "deadEnds": set(),
+                "calls": set(),
+                "sessions": set(),
+                "times": [],
+                "seen": [],
+            }
+            group = groups.setdefault((missing, reason), empty)
+            group["deadEnds"].add(keys[0])
+            group["calls" if d["label"] == "APICall" else "sessions"].add(x)
+            if d.get("eventTime") is not None:
+                group["times"].append(d["eventTime"])
+            group["seen"].append(
+                (
+                    _first(d.get("eventTime"), d.get("creationDate")),
+                    d.get("eventId"),
+                    _first(o.get("arn"), o["id"]),
+                )
+            )
+    rows: list[Row] = []
+    for (missing, reason), group in groups.items():
+        seen = group["seen"]
+        rows.append(
+            {
+                "account": missing,
+                "reason": reason,
+                "deadEnds": len(group["deadEnds"]),
+                "calls": len(group["calls"]),
+                "sessions": len(group["sessions"]),
+                "firstSeen": min(group["times"]) if group["times"] else None,
+                "lastSeen": max(group["times"]) if group["times"] else None,
+                "exampleCalls": _earliest([(t, e) for t, e, _d in seen]),
+                "exampleDeadEnds": _earliest([(t, dead) for t, _e, dead in seen]),
+                "hint": _GAP_HINTS.get(reason, _SESSION_HINT),
+            }
+        )
+    rows.sort(key=lambda r: (-r["calls"], -r["sessions"], _asc(r["account"]), r["reason"]))
+    return rows
+
+
+def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    account = params.get("account")
+    calls: set[str] = set()
+    for start in _starts(g, params.get("principal"), sessions=True):
+        for keys, _rels in forward_paths(g, start, _PATH, 40):
+            c = g.nodes[keys[-1]]
+            if (
+                c["label"] == "APICall"
+                and in_window(c.get("eventTime"), params)
+                and (account is None or c.get("account") == account)
+            ):
+                calls.add(keys[-1])
+    rows: list[Row] = []
+    for call in calls:
+        c = g.nodes[call]
+        for keys, rels in origin_paths(g, call):
+            principals = [g.nodes[k] for k in keys if _label(g, k) != "APICall"]
+            actor = principals[-1] if principals else {}
+            sessions = [g.nodes[k] for k in _where(g, keys, "Session")]
+            session = sessions[-1] if sessions else {}
+            rows.append(
+                {
+                    "time": c.get("eventTime"),
+                    "callId": c["id"],
+                    "eventId": c.get("eventId"),
+                    "eventName": c.get("eventName"),
+                    "eventSource": c.get("eventSource"),
+                    "account": c.get("account"),
+                    "region": c.get("region"),
+                    "sourceIPAddress": c.get("sourceIPAddress"),
+                    "userAgent": c.get("userAgent"),
+                    "errorCode": c.get("errorCode"),
+                    "readOnly": c.get("readOnly"),
+                    "accessKeyId": c.get("accessKeyId"),
+                    "actor": _display(actor) if actor else None,
+                    "sessionId": session.get("id"),
+                    "sessionName": session.get("name"),
+                    "sessionCreated": session.get("creationDate"),
+                    **_origin_columns(g, keys[0], with_label=False),
+                    "nodes": [step_map(g, k) for k in keys],
+                    "rels": [rel_map(x) for x in rels],
+                }
+            )
+    rows.sort(key=lambda r: (_asc(r["time"]), r["callId"], _asc(r["origin"])))
+    return rows
+
+
 TWINS: dict[str, Twin] = {
     "trace": trace,
+    "activity": activity,
+    "who-used": who_used,
+    "chains": chains,
+    "key": key,
+    "gaps": gaps,
+    "timeline": timeline,
 }
 
 
