@@ -175,7 +175,12 @@ def parse_blob(blob: Blob) -> Iterator[Parsed | Problem]:
             continue
         if line_err:
             yield Problem(name, index, "warning", f"line {lineno}: {line_err}")
-        for item in _records_of(name, value, index):
+        items = list(_records_of(name, value, index))
+        if index == 0 and len(items) == 1 and isinstance(items[0], Problem):
+            # The first line is not CloudTrail: say it once for the file, not once per line.
+            yield Problem(name, None, items[0].severity, f"JSON Lines of another kind: {items[0].reason}")
+            return
+        for item in items:
             yield item
             index += 1
 

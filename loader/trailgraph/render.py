@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,6 +47,22 @@ def load_progress(console: Console, total: int) -> Iterator[LoadProgress]:
     )
     with progress:
         yield LoadProgress(progress, console, total)
+
+
+@contextmanager
+def count_progress(console: Console, what: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A bar for work that reports how many units are done so far."""
+    progress = Progress(
+        TextColumn(f"[bold]{what}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task(what, total=total)
+        yield lambda done: progress.update(task, completed=done)
 
 
 def load_summary(console: Console, s: LoadSummary) -> None:

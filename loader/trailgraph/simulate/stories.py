@@ -1,0 +1,31 @@
+"""Who does what: one story per way into AWS, each played from a start time `t`.
+
+A story creates sessions through the STS primitives of `World` and spends them on everyday calls.
+The truth of every record comes from the story's actor (person, pipeline or service), never from
+reading records back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .cli_stories import cli, federation_token, iam_user_direct, session_token
+from .console_stories import console_switchrole, identity_center, root, saml
+from .workload_stories import ec2_instance, lambda_function, web_identity
+from .world import World
+
+Story = Callable[[World, int], None]
+# (story, weight, made by people: quieter at night)
+STORIES: tuple[tuple[Story, float, bool], ...] = (
+    (cli, 20, True),
+    (console_switchrole, 14, True),
+    (saml, 6, True),
+    (identity_center, 14, True),
+    (web_identity, 10, False),
+    (ec2_instance, 12, False),
+    (lambda_function, 8, False),
+    (federation_token, 2, True),
+    (session_token, 3, True),
+    (iam_user_direct, 6, True),
+    (root, 0.4, True),
+)
