@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from trailgraph.facts import GraphBatch, NodeRef
+from trailgraph.facts import GraphBatch, NodeRef, bounded
 from trailgraph.records import Record
 
 ISSUING_EVENTS = frozenset(
@@ -67,12 +67,12 @@ def normalize_expiration(value: Any) -> str | None:
 def session_id(who: str, creation: str, key: str) -> str:
     """Session key: ARN (or principalId) | creationDate | access key id. Temporary key ids get reused,
     so a key alone never names a session."""
-    return f"{who}|{creation}|{key}"
+    return bounded(f"{who}|{creation}|{key}")
 
 
 def slot_of(who: str, creation: str) -> str:
     """Where issuance and use meet: the session ARN and its creation second, without the key."""
-    return f"{who}|{creation}"
+    return bounded(f"{who}|{creation}")
 
 
 @dataclass

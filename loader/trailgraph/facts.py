@@ -6,12 +6,31 @@ merged: writing a fact twice is the same as writing it once.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
+
+from trailgraph.schema import NODES
 
 Props = dict[str, Any]
 NodeRef = tuple[str, str]  # (label, id)
 EdgeKey = tuple[str, NodeRef, NodeRef]  # (type, source, target)
+
+
+MAX_KEY = 2048
+"""Keys and indexed properties longer than this are cut and suffixed with a hash: Neo4j's range
+indexes refuse values over ~8 KB, and only forged records carry such identifiers (AWS caps names at 64)."""
+_INDEXED = frozenset(prop for n in NODES for prop in n.indexed)
+
+
+def bounded(value: str) -> str:
+    if len(value) <= MAX_KEY:
+        return value
+    return f"{value[:1024]}…#{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
+
+
+def _ref(ref: NodeRef) -> NodeRef:
+    return ref if len(ref[1]) <= MAX_KEY else (ref[0], bounded(ref[1]))
 
 
 @dataclass
@@ -22,8 +41,12 @@ class GraphBatch:
     edges: dict[EdgeKey, Props] = field(default_factory=dict)
 
     def node(self, label: str, node_id: str, **props: Any) -> NodeRef:
-        ref = (label, node_id)
-        clean = {k: v for k, v in props.items() if v is not None}
+        ref = (label, bounded(node_id))
+        clean = {
+            k: bounded(v) if k in _INDEXED and isinstance(v, str) else v
+            for k, v in props.items()
+            if v is not None
+        }
         existing = self.nodes.get(ref)
         if existing is None:
             self.nodes[ref] = clean
@@ -32,7 +55,7 @@ class GraphBatch:
         return ref
 
     def edge(self, edge_type: str, source: NodeRef, target: NodeRef, **props: Any) -> None:
-        key = (edge_type, source, target)
+        key = (edge_type, _ref(source), _ref(target))
         clean = {k: v for k, v in props.items() if v is not None}
         existing = self.edges.get(key)
         if existing is None:

@@ -126,7 +126,7 @@ class Neo4jStore:
     def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts:
         self.ensure_schema()
         query = (
-            "CALL { MATCH (c:APICall) WHERE c.issuedSlot IN $slots RETURN c "
+            "CALL () { MATCH (c:APICall) WHERE c.issuedSlot IN $slots RETURN c "
             "UNION MATCH (c:APICall) WHERE c.actorSlot IN $slots AND c.switchFrom IS NOT NULL RETURN c "
             "UNION MATCH (c:APICall) WHERE c.sharedEventId IN $shared RETURN c } "
             "RETURN properties(c) AS props"
