@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,8 +123,21 @@ def main() -> None:
     """
 
 
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from trailgraph.timefilter import parse_when
+
+    try:
+        return datetime.fromisoformat(
+            parse_when(value, end_of_day=param.name in ("until", "end"))[:-1] + "+00:00"
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @click.option("--strict", is_flag=True, help="Stop at the first rejected record or file.")
 @click.option(
     "--format",
@@ -133,37 +147,88 @@ def main() -> None:
     show_default=True,
     help="Summary format.",
 )
+@click.option("--since", callback=_moment, help="S3: only trail files from this time (ISO 8601 or 24h, 7d).")
+@click.option("--until", callback=_moment, help="S3: only trail files up to this time.")
+@click.option("--account", multiple=True, help="S3 / LookupEvents: only these account ids (repeatable).")
+@click.option("--region", multiple=True, help="S3 / LookupEvents: only these regions (repeatable).")
+@click.option("--profile", default=None, help="AWS profile (default: the standard credential chain).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="S3: concurrent downloads, overlapping with parsing.",
+)
+@click.option("--lookup-events", is_flag=True, help="Read the CloudTrail LookupEvents API instead of files.")
+@click.option("--start", callback=_moment, help="LookupEvents: first time (required with --lookup-events).")
+@click.option("--end", callback=_moment, help="LookupEvents: last time (default: now).")
+@click.option(
+    "--assume-role",
+    default=None,
+    metavar="NAME",
+    help="LookupEvents: assume role NAME in each --account (role name, not ARN).",
+)
 @backend_options
 @with_store
-def load(store: GraphStore, paths: tuple[str, ...], strict: bool, fmt: str) -> int:
-    """Load CloudTrail from files and directories (recursively), or `-` for standard input.
+def load(
+    store: GraphStore,
+    paths: tuple[str, ...],
+    strict: bool,
+    fmt: str,
+    since: datetime | None,
+    until: datetime | None,
+    account: tuple[str, ...],
+    region: tuple[str, ...],
+    profile: str | None,
+    workers: int,
+    lookup_events: bool,
+    start: datetime | None,
+    end: datetime | None,
+    assume_role: str | None,
+) -> int:
+    """Load CloudTrail from files, directories, S3 or the LookupEvents API.
 
-    Accepts S3 trail files ({"Records": [...]}, gzipped or not), JSON arrays, JSON Lines, EventBridge
-    envelopes, LookupEvents output and CloudTrail Lake results. Digest files are skipped with a note.
+    \b
+    Files and directories (recursively; `-` for standard input): S3 trail files ({"Records": [...]},
+    gzipped or not), JSON arrays, JSON Lines, EventBridge envelopes, LookupEvents output and
+    CloudTrail Lake results, detected automatically. Digest files are skipped with a note.
+    \b
+    S3, as AWS writes an organisation or account trail; the filters narrow the listing itself:
+      trailgraph load s3://my-trail-bucket --since 7d --account 111122223333 --region us-east-1
+    LookupEvents (paced to 2 requests/s per account and region), across accounts via a role:
+      trailgraph load --lookup-events --start 24h --region us-east-1 --assume-role Audit --account 1111...
+
     Loading the same data twice changes nothing; an interrupted load can simply be run again.
-
     Exit status: 0 when every record was loaded (or skipped as a digest), 1 when any input was
     rejected (everything good was still loaded), 3 when the store cannot be used.
     """
     from trailgraph.load import StrictStop, load_blobs
-    from trailgraph.sources.files import expand, iter_file_blobs
+    from trailgraph.sources.s3 import SourceError
+    from trailgraph.sources.select import SourceOptions, select_sources
 
-    files = expand(list(paths))
-    missing = [f for f in files if f != "-" and not Path(f).exists()]
-    if missing:
-        raise click.BadParameter(f"no such file or directory: {', '.join(missing)}", param_hint="PATHS")
+    options = SourceOptions(
+        since=since,
+        until=until,
+        accounts=list(account),
+        regions=list(region),
+        profile=profile,
+        workers=workers,
+        lookup_events=lookup_events,
+        start=start,
+        end=end,
+        assume_role=assume_role,
+    )
     try:
-        with render.load_progress(err, len(files)) as progress:
+        blobs, total = select_sources(list(paths), options)
+        with render.load_progress(err, total) as progress:
             summary = load_blobs(
-                store,
-                iter_file_blobs(files),
-                strict=strict,
-                on_progress=progress.update,
-                on_problem=progress.problem,
+                store, blobs, strict=strict, on_progress=progress.update, on_problem=progress.problem
             )
     except StrictStop as stop:
         err.print(f"[red]stopped (--strict):[/red] {stop}")
         return EXIT_NOT_FOUND
+    except SourceError as exc:
+        raise click.UsageError(str(exc)) from exc
     if fmt == "json":
         click.echo(orjson.dumps(summary.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
@@ -252,6 +317,86 @@ def schema(target: str | None) -> None:
     else:
         click.echo(text, nl=False)
 
+
+@main.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Directory to write AWSLogs/... and truth.jsonl into.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same bytes.")
+@click.option("--accounts", type=int, default=6, show_default=True, help="Accounts (at least 3).")
+@click.option("--people", type=int, default=20, show_default=True)
+@click.option("--events", type=int, default=10_000, show_default=True, help="Events to generate.")
+@click.option("--days", type=int, default=2, show_default=True)
+@click.option(
+    "--missing-accounts",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Workload accounts whose logs are not written (0 for none).",
+)
+@click.option("--no-collisions", is_flag=True, help="No same-role, same-name, same-second sessions.")
+@click.option("--no-key-reuse", is_flag=True, help="Never re-issue a temporary key id.")
+@click.option("--no-out-of-order", is_flag=True, help="Deliver every event in its own 5-minute file.")
+@click.option("--no-duplicates", is_flag=True, help="No second delivery through account trails.")
+@click.option("--no-clock-edges", is_flag=True, help="No use in the same second as the issuing call.")
+def simulate(
+    out_dir: str,
+    seed: int,
+    accounts: int,
+    people: int,
+    events: int,
+    days: int,
+    missing_accounts: int,
+    no_collisions: bool,
+    no_key_reuse: bool,
+    no_out_of_order: bool,
+    no_duplicates: bool,
+    no_clock_edges: bool,
+) -> None:
+    """Write a simulated organisation's trail, with the true origin of every event.
+
+    The trail is laid out as AWS delivers it to S3 (AWSLogs/o-ORG/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/,
+    5-minute .json.gz files); DIR/truth.jsonl holds {"eventId", "account", "origin": {"type", "id"},
+    "complete"} for every event, exactly as `trace` should report it. Noise is on by default.
+
+    \b
+    Example:
+      trailgraph simulate --out /tmp/org --events 100000
+      trailgraph load /tmp/org/AWSLogs
+    """
+    from trailgraph.simulate import SimConfig
+    from trailgraph.simulate import simulate as run_simulation
+
+    try:
+        config = SimConfig(
+            seed=seed,
+            accounts=accounts,
+            people=people,
+            events=events,
+            days=days,
+            missing_accounts=missing_accounts,
+            same_second_collisions=not no_collisions,
+            key_reuse=not no_key_reuse,
+            out_of_order=not no_out_of_order,
+            duplicates=not no_duplicates,
+            clock_edges=not no_clock_edges,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    with render.count_progress(err, "simulate", events) as advance:
+        summary = run_simulation(config, Path(out_dir), progress=advance)
+    err.print(
+        f"{summary.distinct_events:,} distinct events ({summary.events:,} records with duplicates) "
+        f"in {summary.files:,} files, {summary.bytes / 1e6:.1f} MB; missing accounts: "
+        f"{', '.join(summary.missing_accounts) or 'none'}; truth in {Path(out_dir) / 'truth.jsonl'}"
+    )
+
+
+from trailgraph import cli_queries  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,612 @@
+"""The investigator's commands: one per canned question, plus `queries`, `query` and `cypher`.
+
+Registered on `trailgraph.cli.main` when cli.py imports this module. Every command runs the same
+canned query on either backend (the .cypher file on Neo4j, its networkx twin on the embedded store),
+so answers do not depend on where the graph lives. Exit codes follow cli.py: 0 found, 1 nothing
+found for the given principal, key or role, 2 usage error, 3 the store cannot be used.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from trailgraph.cli import EXIT_NOT_FOUND, backend_options, err, main, with_store
+from trailgraph.pictures import FORMATS as PICTURE_FORMATS
+from trailgraph.pictures import has_paths, render_picture, render_rows
+from trailgraph.store.base import GraphStore
+from trailgraph.timefilter import window, window_options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_USAGE = 2
+PATH_QUERIES = frozenset({"trace", "activity", "who-used", "chains", "key", "timeline"})
+DATA_FORMATS = ("table", "json", "jsonl")
+Row = dict[str, Any]
+
+
+def format_option(pictures: bool) -> Callable[[F], F]:
+    choices = [*DATA_FORMATS, *(PICTURE_FORMATS if pictures else ())]
+    text = "table for people; json (one array) or jsonl (one object per line) for scripts"
+    if pictures:
+        text += "; dot (Graphviz), graphml, or html (one offline interactive page) to draw the chains"
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default="table", show_default=True, help=text + "."
+    )
+
+
+def output_option(fn: F) -> F:
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="Write to this file instead of standard output (handy for --format html).",
+    )(fn)
+
+
+def _quiet_driver() -> None:
+    """The Neo4j driver logs every server notice (an unused property key...) as a warning on stderr."""
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        err.print(f"[dim]wrote {escape(output)}[/dim]")
+    elif text:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def _cell(value: Any) -> Text:
+    """Every value as plain Text: record strings are attacker-chosen and must never be read as markup."""
+    if value is None:
+        return Text("-", style="dim")
+    if isinstance(value, bool):
+        return Text("yes" if value else "no", style="green" if value else "red")
+    if isinstance(value, Lines):
+        return Text("\n".join(str(v) for v in value))
+    if isinstance(value, list):
+        return Text(" → ".join("-" if v is None else str(v) for v in value))
+    if isinstance(value, dict):
+        return Text(orjson.dumps(value).decode())
+    return Text(str(value))
+
+
+def _short(arn: Any) -> Any:
+    """Session and user ARNs shortened for tables: `assumed-role/admin/bob` -> `admin/bob`."""
+    if isinstance(arn, str) and arn.startswith("arn:"):
+        tail = arn.split(":", 5)[-1]
+        for prefix in ("assumed-role/", "user/", "federated-user/", "role/"):
+            if tail.startswith(prefix):
+                return f"{tail[len(prefix) :]} ({arn.split(':')[4]})"
+        return tail
+    return arn
+
+
+class Lines(tuple[Any, ...]):
+    """A table cell of several lines (None parts left out)."""
+
+
+def _lines(*parts: Any) -> Lines:
+    return Lines(p for p in parts if p is not None and p != "")
+
+
+def _linked(rule: Any, confidence: Any) -> Any:
+    return f"{rule} ({confidence})" if rule else None
+
+
+# column title -> how to get it from a row; the json formats always carry every column
+TABLES: dict[str, list[tuple[str, Callable[[Row], Any]]]] = {
+    "activity": [
+        ("time", lambda r: r["time"]),
+        ("depth", lambda r: r["depth"]),
+        (
+            "what",
+            lambda r: (
+                _lines(r["eventName"], r["errorCode"])
+                if r["kind"] == "call"
+                else _lines("session", _short(r["sessionArn"]))
+            ),
+        ),
+        ("account", lambda r: r["account"]),
+        ("key", lambda r: r["accessKeyId"]),
+        ("reached via", lambda r: _lines(r["via"], _linked(r["linkedBy"], r["confidence"]))),
+        ("source IP", lambda r: r["sourceIPAddress"]),
+    ],
+    "who-used": [
+        ("created", lambda r: r["creationDate"]),
+        ("session", lambda r: _lines(r["sessionName"], r["accessKeyId"], r["link"])),
+        ("calls", lambda r: _lines(r["calls"], r["lastCall"] and f"last {r['lastCall']}")),
+        ("origin", lambda r: _lines(_short(r["origin"]), r["originType"])),
+        ("complete", lambda r: r["complete"]),
+        ("via", lambda r: r["via"]),
+    ],
+    "chains": [
+        ("hops", lambda r: r["hops"]),
+        ("sessions", lambda r: Lines(_short(s) for s in r["sessions"])),
+        (
+            "linked by",
+            lambda r: Lines(
+                f"{v}: {_linked(x, c)}"
+                for v, x, c in zip(r["via"], r["linkedBy"], r["confidence"], strict=False)
+            ),
+        ),
+        ("first at", lambda r: r["firstAt"]),
+        ("cross-account", lambda r: r["crossAccount"]),
+        ("origin", lambda r: _lines(_short(r["origin"]), r["originType"])),
+        ("complete", lambda r: r["complete"]),
+    ],
+    "key": [
+        ("holder", lambda r: _lines(_short(r["holder"]), r["created"] and f"created {r['created']}")),
+        ("origin", lambda r: _lines(_short(r["origin"]), r["originType"])),
+        ("complete", lambda r: r["complete"]),
+        ("time", lambda r: r["eventTime"]),
+        ("call", lambda r: _lines(r["eventName"], r["errorCode"])),
+        ("account", lambda r: r["account"]),
+        ("source IP", lambda r: r["sourceIPAddress"]),
+    ],
+    "gaps": [
+        ("missing account", lambda r: r["account"]),
+        ("reason", lambda r: r["reason"]),
+        ("calls", lambda r: r["calls"]),
+        ("sessions", lambda r: r["sessions"]),
+        ("dead ends", lambda r: r["deadEnds"]),
+        ("seen", lambda r: _lines(*dict.fromkeys((r["firstSeen"], r["lastSeen"])))),
+        ("example calls", lambda r: Lines(r["exampleCalls"][:3])),
+    ],
+    "timeline": [
+        ("time", lambda r: r["time"]),
+        ("call", lambda r: _lines(r["eventName"], r["errorCode"])),
+        ("account", lambda r: r["account"]),
+        ("actor", lambda r: _lines(_short(r["actor"]), r["accessKeyId"])),
+        ("source IP", lambda r: r["sourceIPAddress"]),
+        ("origin", lambda r: _lines(_short(r["origin"]), None if r["complete"] else "(incomplete)")),
+    ],
+}
+
+
+def _generic_columns(rows: list[Row]) -> list[tuple[str, Callable[[Row], Any]]]:
+    names = [k for k in rows[0] if k not in ("nodes", "rels")] if rows else []
+
+    def getter(name: str) -> Callable[[Row], Any]:
+        return lambda r: r.get(name)
+
+    return [(name, getter(name)) for name in names]
+
+
+def _table(rows: list[Row], columns: list[tuple[str, Callable[[Row], Any]]], title: str) -> None:
+    if not rows:
+        return
+    table = Table(title=title, title_justify="left", show_lines=True)
+    for name, _get in columns:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*[_cell(get(row)) for _name, get in columns])
+    console = Console()
+    console.print(table)
+    hints = sorted({str(r["hint"]) for r in rows if r.get("hint")})
+    for hint in hints:
+        console.print(Text(f"• {hint}", style="dim"))
+
+
+def show(rows: list[Row], fmt: str, output: str | None, *, query: str, title: str) -> None:
+    """Rows in the chosen format: json/jsonl keep every column, pictures need path-shaped rows."""
+    if fmt == "json":
+        _emit(orjson.dumps(rows, option=orjson.OPT_INDENT_2, default=str).decode(), output)
+    elif fmt == "jsonl":
+        _emit("".join(orjson.dumps(r, default=str).decode() + "\n" for r in rows), output)
+    elif fmt in PICTURE_FORMATS:
+        if query == "trace":
+            from trailgraph.trace import build_trace
+
+            answers = [build_trace(r["nodes"][-1], r["nodes"], r["rels"]) for r in rows]
+            _emit(render_picture(answers, fmt), output)
+        elif not rows or has_paths(rows):
+            _emit(render_rows(rows, fmt, title), output)
+        else:
+            raise click.UsageError(f"{query} rows carry no paths to draw; use --format table, json or jsonl")
+    elif output:
+        _emit(orjson.dumps(rows, option=orjson.OPT_INDENT_2, default=str).decode(), output)
+    else:
+        _table(rows, TABLES.get(query) or _generic_columns(rows), title)
+
+
+def _answer(
+    store: GraphStore,
+    query: str,
+    params: dict[str, Any],
+    fmt: str,
+    output: str | None,
+    *,
+    title: str,
+    subject: str | None,
+) -> int:
+    _quiet_driver()
+    rows = store.run(query, params)
+    show(rows, fmt, output, query=query, title=title)
+    if rows:
+        err.print(f"[dim]{len(rows)} row(s)[/dim]")
+        return 0
+    if subject is None:
+        err.print(f"[dim]{escape(title)}: nothing in {escape(store.describe())}[/dim]")
+        return 0
+    when = " in that time window" if params.get("since") or params.get("until") else ""
+    err.print(f"[red]not found:[/red] nothing for {escape(subject)}{when} in {escape(store.describe())}")
+    return EXIT_NOT_FOUND
+
+
+ACCOUNT_HELP = "Only rows in this AWS account (12 digits)."
+
+
+@main.command()
+@click.argument("principal")
+@window_options
+@click.option("--account", metavar="ACCOUNT_ID", default=None, help=ACCOUNT_HELP)
+@format_option(pictures=True)
+@output_option
+@backend_options
+@with_store
+def activity(
+    store: GraphStore,
+    principal: str,
+    since: str | None,
+    until: str | None,
+    account: str | None,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """Everything PRINCIPAL did: the sessions they started and the calls made in them.
+
+    PRINCIPAL is an IAM user or root ARN, a SAML or web-identity subject, an Identity Center user
+    id or name, an AWS service principal (ec2.amazonaws.com), or an access key id (then its user,
+    or its session(s) for a temporary ASIA key, is where the walk starts). The walk follows every
+    hop forward, across role chains and accounts; `depth` counts the sessions in between.
+
+    \b
+    Examples:
+      trailgraph activity arn:aws:iam::203016562928:user/bob@example.com
+      trailgraph activity alice@example.com --since 7d --format json
+      trailgraph activity AKIAIOSFODNN7EXAMPLE --account 776613361644 --format html -o bob.html
+
+    Exit status: 0 when something was found, 1 when nothing (in the window), 3 store errors.
+    """
+    params = {"principal": principal, **window(since, until), "account": account}
+    return _answer(
+        store, "activity", params, fmt, output, title=f"activity of {principal}", subject=principal
+    )
+
+
+@main.command("who-used")
+@click.argument("role_arn")
+@window_options
+@format_option(pictures=True)
+@output_option
+@backend_options
+@with_store
+def who_used(
+    store: GraphStore, role_arn: str, since: str | None, until: str | None, fmt: str, output: str | None
+) -> int:
+    """Who used the role ROLE_ARN: each of its sessions and the origin behind it.
+
+    ROLE_ARN is the role's ARN with its path, or the bare role name to match it in every account.
+    Each session shows its calls in the window and its origin (the human, service or external
+    identity), or, marked incomplete, the furthest point the evidence reaches.
+
+    \b
+    Examples:
+      trailgraph who-used arn:aws:iam::776613361644:role/assume-admin-role-example
+      trailgraph who-used OrganizationAccountAccessRole --since 24h
+      trailgraph who-used admin --format dot -o admin.dot && dot -Tsvg admin.dot > admin.svg
+
+    Exit status: 0 when the role had sessions (in the window), 1 when none, 3 store errors.
+    """
+    params = {"roleArn": role_arn, **window(since, until)}
+    return _answer(store, "who-used", params, fmt, output, title=f"who used {role_arn}", subject=role_arn)
+
+
+@main.command()
+@click.option("--cross-account-only", is_flag=True, help="Only chains that cross an account boundary.")
+@click.option(
+    "--min-hops",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Only chains with at least this many issued sessions.",
+)
+@window_options
+@click.option(
+    "--account", metavar="ACCOUNT_ID", default=None, help="Only chains with a session in this account."
+)
+@format_option(pictures=True)
+@output_option
+@backend_options
+@with_store
+def chains(
+    store: GraphStore,
+    cross_account_only: bool,
+    min_hops: int,
+    since: str | None,
+    until: str | None,
+    account: str | None,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """Role chains: sessions that created other sessions, longest first.
+
+    A chain is a session making an STS call (AssumeRole...) that issued the next session, repeated;
+    each maximal chain is listed once with its accounts, how each hop was linked, and the origin
+    behind its first session.
+
+    \b
+    Examples:
+      trailgraph chains
+      trailgraph chains --cross-account-only --min-hops 2 --since 30d
+      trailgraph chains --format html -o chains.html
+
+    Exit status: 0 (also when there is no chain), 3 store errors.
+    """
+    params = {
+        "crossAccountOnly": cross_account_only,
+        "minHops": min_hops,
+        **window(since, until),
+        "account": account,
+    }
+    return _answer(store, "chains", params, fmt, output, title="role chains", subject=None)
+
+
+@main.command()
+@click.argument("access_key_id")
+@window_options
+@format_option(pictures=True)
+@output_option
+@backend_options
+@with_store
+def key(
+    store: GraphStore, access_key_id: str, since: str | None, until: str | None, fmt: str, output: str | None
+) -> int:
+    """One access key: who holds it, who is behind that holder, and what the key did.
+
+    An AKIA key belongs to an IAM user; an ASIA key to a session (temporary ids get reused, so
+    possibly several sessions). One row per call made with the key.
+
+    \b
+    Examples:
+      trailgraph key ASIA3JUODO7W6YEVI655
+      trailgraph key AKIAIOSFODNN7EXAMPLE --since 2024-03-01 --until 2024-03-02 --format jsonl
+
+    Exit status: 0 when the key is known, 1 when not, 3 store errors.
+    """
+    params = {"accessKeyId": access_key_id, **window(since, until)}
+    return _answer(store, "key", params, fmt, output, title=f"key {access_key_id}", subject=access_key_id)
+
+
+@main.command()
+@window_options
+@click.option(
+    "--account", metavar="ACCOUNT_ID", default=None, help="Only the gaps that this account's logs would fill."
+)
+@format_option(pictures=False)
+@output_option
+@backend_options
+@with_store
+def gaps(
+    store: GraphStore, since: str | None, until: str | None, account: str | None, fmt: str, output: str | None
+) -> int:
+    """Where the trail runs out, by the account whose logs are missing.
+
+    Counts the sessions and calls whose origin cannot be reached: the walk back ends at a
+    cross-account caller (load the caller account's trail), at a session whose issuing STS call is
+    not loaded (load the issuing account's trail, all regions), or at a caller CloudTrail recorded
+    no identity for. Examples of each are listed: `trailgraph trace EVENT_ID` shows one in full.
+
+    \b
+    Examples:
+      trailgraph gaps
+      trailgraph gaps --since 7d --format json
+
+    Exit status: 0 (also when there is no gap), 3 store errors.
+    """
+    params = {**window(since, until), "account": account}
+    return _answer(store, "gaps", params, fmt, output, title="gaps in the trail", subject=None)
+
+
+@main.command()
+@click.argument("principal_or_session")
+@window_options
+@click.option("--account", metavar="ACCOUNT_ID", default=None, help="Only calls recorded in this account.")
+@format_option(pictures=True)
+@output_option
+@backend_options
+@with_store
+def timeline(
+    store: GraphStore,
+    principal_or_session: str,
+    since: str | None,
+    until: str | None,
+    account: str | None,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """Every call made by a principal or session (and the sessions it led to), oldest first.
+
+    PRINCIPAL_OR_SESSION is anything `activity` takes, or a session ARN
+    (arn:aws:sts::ACCOUNT:assumed-role/ROLE/NAME: every session of that name) or a session id.
+
+    \b
+    Examples:
+      trailgraph timeline arn:aws:sts::776613361644:assumed-role/assume-admin-role-example/bob@example.com
+      trailgraph timeline arn:aws:iam::203016562928:user/bob@example.com --since 2020-09-17 --until 2020-09-17
+      trailgraph timeline ASIA3JUODO7W6YEVI655 --format jsonl
+
+    Exit status: 0 when calls were found (in the window), 1 when none, 3 store errors.
+    """
+    params = {"principal": principal_or_session, **window(since, until), "account": account}
+    return _answer(
+        store,
+        "timeline",
+        params,
+        fmt,
+        output,
+        title=f"timeline of {principal_or_session}",
+        subject=principal_or_session,
+    )
+
+
+@main.command("queries")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_queries(fmt: str) -> None:
+    """List the canned queries: what each answers and its parameters.
+
+    Each is a readable .cypher file (paste it into Neo4j Browser with the `:param` lines of its
+    header) and has an embedded twin giving the same rows. Run any with `trailgraph query NAME`.
+    """
+    from trailgraph.queries_catalog import catalog
+
+    queries = list(catalog().values())
+    if fmt == "json":
+        entries = [
+            {"name": q.name, "purpose": q.purpose, "params": q.params, "returns": q.returns} for q in queries
+        ]
+        click.echo(orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("name", "purpose", "parameters", show_lines=True)
+    for q in queries:
+        params = "\n".join(f"{k}: {v}" for k, v in q.params.items())
+        table.add_row(Text(q.name, style="bold"), Text(q.purpose), Text(params or "-"))
+    Console().print(table)
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """`k=v` pairs; a value is JSON when it parses as JSON (`5`, `true`, `null`, `"123"`), else a string."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE", param_hint="--param")
+        try:
+            params[name] = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            params[name] = raw
+    return params
+
+
+@main.command("query")
+@click.argument("name")
+@click.option(
+    "--param",
+    "-p",
+    "pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A query parameter; repeat for several. VALUE is read as JSON when it parses (5, true, "
+    'null, "0123"), else as a string: quote account ids as \'"123456789012"\'.',
+)
+@format_option(pictures=True)
+@output_option
+@backend_options
+@with_store
+def run_query(store: GraphStore, name: str, pairs: tuple[str, ...], fmt: str, output: str | None) -> int:
+    """Run the canned query NAME (see `trailgraph queries`) with --param NAME=VALUE.
+
+    Parameters not given are null (optional ones then do not filter). The rows are the query's
+    own columns (its Neo4j-Browser-only column `p` left out), identical on both backends.
+
+    \b
+    Examples:
+      trailgraph query trace --param eventId=38d0221b-61e0-47d6-9c45-7eb2dc55125b --format json
+      trailgraph query chains -p crossAccountOnly=true -p minHops=2
+      trailgraph query gaps -p account='"203016562928"' --format jsonl
+
+    Exit status: 0 when rows came back, 1 when none, 2 unknown query or parameter, 3 store errors.
+    """
+    from trailgraph.queries_catalog import catalog
+
+    known = catalog()
+    if name not in known:
+        raise click.BadParameter(f"no canned query {name!r}; one of: {', '.join(known)}", param_hint="NAME")
+    given = parse_params(pairs)
+    unknown = sorted(set(given) - set(known[name].params))
+    if unknown:
+        raise click.BadParameter(
+            f"{name} takes {', '.join(known[name].params) or 'no parameters'}, not {', '.join(unknown)}",
+            param_hint="--param",
+        )
+    if fmt in PICTURE_FORMATS and name not in PATH_QUERIES:
+        raise click.BadParameter(
+            f"{name} rows have no paths to draw: use table, json or jsonl",
+            param_hint="--format",
+        )
+    params = {p: given.get(p) for p in known[name].params}
+    subject = next((f"{k}={v}" for k, v in params.items() if v is not None), f"query {name}")
+    return _answer(store, name, params, fmt, output, title=f"query {name}", subject=subject)
+
+
+@main.command()
+@click.argument("text", metavar="QUERY")
+@click.option(
+    "--param",
+    "-p",
+    "pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A query parameter ($NAME); VALUE is JSON when it parses, else a string.",
+)
+@click.option("--format", "fmt", type=click.Choice(DATA_FORMATS), default="table", show_default=True)
+@output_option
+@backend_options
+@with_store
+def cypher(store: GraphStore, text: str, pairs: tuple[str, ...], fmt: str, output: str | None) -> int:
+    """Run ad-hoc, read-only Cypher against Neo4j.
+
+    The session is opened in READ access mode, so the server itself refuses any write (CREATE,
+    MERGE, SET, DELETE...): the graph is only ever changed by `trailgraph load`. Needs a Neo4j
+    backend (--neo4j-uri or NEO4J_URI); the embedded store answers only the canned queries.
+
+    \b
+    Examples:
+      trailgraph cypher "MATCH (s:Session) RETURN s.arn AS arn, s.link AS link LIMIT 10"
+      trailgraph cypher "MATCH (c:APICall {eventName: \\$name}) RETURN count(c) AS n" -p name=CreateUser
+
+    Exit status: 0 rows or not, 1 a write was refused, 2 a query error or an embedded backend,
+    3 store errors.
+    """
+    from neo4j.exceptions import ClientError, Neo4jError
+
+    from trailgraph.store.neo4j import Neo4jStore
+
+    if not isinstance(store, Neo4jStore):
+        err.print(
+            "[red]error:[/red] `trailgraph cypher` needs Neo4j, and the backend is the "
+            f"{escape(store.describe())}. "
+            "Pass --neo4j-uri (or set NEO4J_URI), or use the canned queries, which work on both backends: "
+            "trailgraph queries"
+        )
+        return EXIT_USAGE
+    _quiet_driver()
+    try:
+        rows = store.cypher(text, parse_params(pairs))
+    except ClientError as exc:
+        if "AccessMode" in str(exc.code) or "read access mode" in str(exc.message).lower():
+            err.print(
+                "[red]refused:[/red] `trailgraph cypher` is read-only; this query writes to the graph "
+                f"({escape(str(exc.message))}). The graph is changed only by `trailgraph load`."
+            )
+            return EXIT_NOT_FOUND
+        err.print(f"[red]query error:[/red] {escape(str(exc.message))}")
+        return EXIT_USAGE
+    except Neo4jError as exc:
+        err.print(f"[red]query error:[/red] {escape(str(exc.message))}")
+        return EXIT_USAGE
+    show(rows, fmt, output, query="cypher", title="cypher")
+    err.print(f"[dim]{len(rows)} row(s)[/dim]")
+    return 0

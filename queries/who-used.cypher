@@ -1,0 +1,54 @@
+// name: who-used
+// purpose: Who used this role: every session of the role and the origin behind each one (the human,
+//          service or external identity, or where the evidence runs out), complete or not.
+// param roleArn: the role's ARN (with its path), or its bare name to match it in every account
+//          (example: arn:aws:iam::776613361644:role/assume-admin-role-example)
+// param since: keep sessions created, or with calls made, at or after this UTC time,
+//          YYYY-MM-DDTHH:MM:SSZ; null for no lower bound (example: 2020-09-17T00:00:00Z)
+// param until: keep sessions created, or with calls made, at or before this UTC time; null for no
+//          upper bound (example: 2020-09-18T00:00:00Z)
+// returns: one row per session of the role: the session (id, ARN, name, key, creation, link status),
+//          its calls in the window (count, first, last), its origin (id, label, type, complete),
+//          the hops from origin to session (via), and that path as compact node and edge maps.
+// example: :param roleArn => 'arn:aws:iam::776613361644:role/assume-admin-role-example'
+//          :param since => null
+//          :param until => null
+MATCH (role:Role)
+WHERE role.id = $roleArn OR role.name = $roleArn
+MATCH (s:Session)-[:SESSION_OF]->(role)
+OPTIONAL MATCH (s)-[:PERFORMED]->(c:APICall)
+  WHERE ($since IS NULL OR c.eventTime >= $since) AND ($until IS NULL OR c.eventTime <= $until)
+WITH role, s, count(c) AS calls, min(c.eventTime) AS firstCall, max(c.eventTime) AS lastCall
+WHERE calls > 0
+   OR (($since IS NULL OR s.creationDate >= $since) AND ($until IS NULL OR s.creationDate <= $until))
+MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(s)
+WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
+RETURN q AS p,
+       role.id AS roleArn,
+       s.id AS sessionId,
+       s.arn AS sessionArn,
+       s.name AS sessionName,
+       s.account AS account,
+       s.accessKeyId AS accessKeyId,
+       s.creationDate AS creationDate,
+       s.link AS link,
+       s.sourceIdentity AS sourceIdentity,
+       s.onBehalfOfUserId AS onBehalfOfUserId,
+       calls,
+       firstCall,
+       lastCall,
+       coalesce(o.arn, o.userId, o.subject, o.id) AS origin,
+       labels(o)[0] AS originLabel,
+       CASE WHEN o:ExternalIdentity THEN o.type WHEN o:Service THEN 'AWSService'
+            WHEN o:AccountPrincipal THEN 'AWSAccount' ELSE labels(o)[0] END AS originType,
+       CASE WHEN o:IAMUser OR o:Root OR o:Service THEN true
+            WHEN o:ExternalIdentity THEN o.type <> 'Unknown' ELSE false END AS complete,
+       [x IN relationships(q) WHERE type(x) <> 'PERFORMED' | coalesce(x.via, type(x))] AS via,
+       [x IN nodes(q) | {key: labels(x)[0] + ':' + x.id, label: labels(x)[0], id: x.id,
+                         name: coalesce(x.arn, x.userId, x.subject, x.eventName, x.id),
+                         kind: coalesce(x.kind, x.type, x.eventSource), account: x.account,
+                         time: coalesce(x.eventTime, x.creationDate), accessKeyId: x.accessKeyId,
+                         eventId: x.eventId, mfa: x.mfa, link: x.link, errorCode: x.errorCode}] AS nodes,
+       [x IN relationships(q) | {type: type(x), via: coalesce(x.via, type(x)), rule: x.rule,
+                                 confidence: x.confidence, evidence: coalesce(x.evidence, [])}] AS rels
+ORDER BY roleArn, creationDate, sessionId, origin

@@ -1,0 +1,342 @@
+"""The canned queries: each .cypher file and its networkx twin give identical rows on every corpus.
+
+Parameters are drawn from the loaded data (every principal, role, key, session and event id), plus
+time windows, account filters and values that match nothing, so a twin that drifts from its Cypher
+shows up as a row difference here rather than as two backends telling an investigator two stories.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from tests.builders import assume_role, call, role_session_identity, user_identity
+from tests.conftest import CORPORA, SEED, load_paths
+from tests.lineage_helpers import load_records
+from trailgraph.queries_catalog import DRAW_COLUMN, catalog
+from trailgraph.store.base import GraphStore
+from trailgraph.store.embedded import EmbeddedStore
+from trailgraph.store.neo4j import Neo4jStore
+from trailgraph.twins import TWINS
+
+CORPUS_DIRS = sorted(p.name for p in CORPORA.iterdir() if p.is_dir())
+BOB = "arn:aws:iam::203016562928:user/bob@example.com"
+CREATE_USER = "38d0221b-61e0-47d6-9c45-7eb2dc55125b"
+ROLE = "arn:aws:iam::776613361644:role/assume-admin-role-example"
+CONSOLE_KEY = "ASIA3JUODO7W6YEVI655"
+Params = dict[str, Any]
+
+
+@pytest.fixture(autouse=True)
+def _quiet_neo4j_notices() -> None:
+    """The server's notices (e.g. a property key no node has yet) are expected here, and very long."""
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
+
+
+def _nodes(g: nx.MultiDiGraph, label: str) -> list[dict[str, Any]]:
+    return [d for _k, d in g.nodes(data=True) if d["label"] == label]
+
+
+def _windows(g: nx.MultiDiGraph) -> list[Params]:
+    """No window, an open-ended one on each side of the median call time, and one that is one second."""
+    times = sorted(d["eventTime"] for d in _nodes(g, "APICall"))
+    if not times:
+        return [{"since": None, "until": None}]
+    mid = times[len(times) // 2]
+    return [
+        {"since": None, "until": None},
+        {"since": mid, "until": None},
+        {"since": None, "until": mid},
+        {"since": mid, "until": mid},
+    ]
+
+
+def param_sets(g: nx.MultiDiGraph) -> list[tuple[str, Params]]:
+    """Every canned query with parameters drawn from the graph."""
+    windows = _windows(g)
+    accounts = [*sorted({str(d["id"]) for d in _nodes(g, "Account")})[:3], "000000000000"]
+    principals: set[str] = set()
+    for label in ("IAMUser", "Root", "Service", "AccessKey"):
+        principals |= {d["id"] for d in _nodes(g, label)}
+    for d in _nodes(g, "ExternalIdentity"):
+        principals |= {v for v in (d["id"], d.get("subject"), d.get("userId")) if v}
+    sessions: set[str] = {str(d["id"]) for d in _nodes(g, "Session")}
+    sessions |= {str(d["arn"]) for d in _nodes(g, "Session") if d.get("arn")}
+    sets: list[tuple[str, Params]] = []
+    for principal in [*sorted(principals), "no-such-principal"]:
+        for w in windows:
+            sets.append(("activity", {"principal": principal, **w, "account": None}))
+            sets.append(("timeline", {"principal": principal, **w, "account": None}))
+        for account in accounts[:2]:
+            sets.append(
+                ("activity", {"principal": principal, "since": None, "until": None, "account": account})
+            )
+    for session in sorted(sessions):
+        for w in windows[:2]:
+            sets.append(("timeline", {"principal": session, **w, "account": None}))
+        sets.append(
+            ("timeline", {"principal": session, "since": None, "until": None, "account": accounts[0]})
+        )
+    roles = {d["id"] for d in _nodes(g, "Role")} | {d["name"] for d in _nodes(g, "Role") if d.get("name")}
+    for role in [*sorted(roles), "no-such-role"]:
+        for w in windows:
+            sets.append(("who-used", {"roleArn": role, **w}))
+    for key in [*sorted(d["id"] for d in _nodes(g, "AccessKey")), "AKIANOSUCHKEY"]:
+        for w in windows:
+            sets.append(("key", {"accessKeyId": key, **w}))
+    chain_filters: list[tuple[bool | None, int | None, str | None]] = [
+        (None, None, None),
+        (True, None, None),
+        (False, 2, None),
+        (None, 1, accounts[0]),
+    ]
+    for w in windows:
+        for gap_account in [None, *accounts]:
+            sets.append(("gaps", {**w, "account": gap_account}))
+        for cross, hops, chain_account in chain_filters:
+            sets.append(
+                ("chains", {"crossAccountOnly": cross, "minHops": hops, **w, "account": chain_account})
+            )
+    for event_id in [*sorted({d["eventId"] for d in _nodes(g, "APICall")}), "no-such-event"]:
+        sets.append(("trace", {"eventId": event_id}))
+    return sets
+
+
+def assert_same_rows(embedded: EmbeddedStore, neo4j: Neo4jStore) -> dict[str, int]:
+    """Run every parameter set on both engines; return how many non-empty answers each query gave."""
+    differences: list[str] = []
+    answered: dict[str, int] = dict.fromkeys(TWINS, 0)
+    for name, params in param_sets(embedded.graph()):
+        twin, cypher = embedded.run(name, params), neo4j.run(name, params)
+        if twin != cypher:
+            first = next((i for i, (a, b) in enumerate(zip(twin, cypher, strict=False)) if a != b), None)
+            detail = (
+                ""
+                if first is None
+                else f"; row {first}: {str(twin[first])[:500]} != {str(cypher[first])[:500]}"
+            )
+            differences.append(f"{name} {params}: {len(twin)} twin rows, {len(cypher)} Cypher rows{detail}")
+        answered[name] += bool(twin)
+    assert not differences, "\n".join(differences[:5]) + f"\n({len(differences)} differences)"
+    return answered
+
+
+@pytest.mark.neo4j
+@pytest.mark.parametrize("corpus", CORPUS_DIRS)
+def test_every_query_gives_identical_rows_on_both_engines(
+    corpus: str, embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
+) -> None:
+    load_paths(embedded_store, CORPORA / corpus)
+    load_paths(neo4j_store, CORPORA / corpus)
+    answered = assert_same_rows(embedded_store, neo4j_store)
+    if _nodes(embedded_store.graph(), "APICall"):
+        assert answered["trace"] and answered["activity"] and answered["timeline"] and answered["key"]
+
+
+def story() -> list[dict[str, Any]]:
+    """A two-hop cross-account chain, an Identity Center session, an orphan session and a hostile name."""
+    alice = user_identity("111111111111", "alice", key="AKIAALICEEXAMPLE0001")
+    records = assume_role(
+        alice, "2024-03-01T10:00:00Z", "222222222222", "hop1", "alice", "ASIAHOP1EXAMPLE00001"
+    )
+    hop1 = role_session_identity(
+        "222222222222", "hop1", "alice", "ASIAHOP1EXAMPLE00001", "2024-03-01T10:00:00Z"
+    )
+    records += assume_role(
+        hop1, "2024-03-01T10:05:00Z", "333333333333", "hop2", "alice2", "ASIAHOP2EXAMPLE00001"
+    )
+    hop2 = role_session_identity(
+        "333333333333", "hop2", "alice2", "ASIAHOP2EXAMPLE00001", "2024-03-01T10:05:00Z"
+    )
+    records.append(call(hop2, "2024-03-01T10:06:00Z", "CreateUser", "iam.amazonaws.com"))
+    records.append(call(alice, "2024-03-01T09:00:00Z", "ListUsers", "iam.amazonaws.com"))
+    sso = role_session_identity(
+        "444444444444",
+        "AWSReservedSSO_Admin_0123456789abcdef",
+        "carol@example.com",
+        "ASIACAROLEXAMPLE0001",
+        "2024-03-02T08:00:00Z",
+        onBehalfOf={"userId": "93f4c8a2-carol", "identityStoreArn": "arn:aws:identitystore::1"},
+    )
+    records.append(call(sso, "2024-03-02T08:01:00Z", "GetObject"))
+    orphan = role_session_identity(
+        "555555555555", "ops", "<script>alert(1)</script>", "ASIAORPHANEXAMPLE001", "2024-03-03T00:00:00Z"
+    )
+    records.append(call(orphan, "2024-03-03T00:01:00Z", "DeleteTrail", "cloudtrail.amazonaws.com"))
+    return records
+
+
+@pytest.mark.neo4j
+def test_a_multi_hop_story_answers_alike_and_right(
+    embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
+) -> None:
+    records = story()
+    load_records(embedded_store, records)
+    load_records(neo4j_store, records)
+    assert_same_rows(embedded_store, neo4j_store)
+    stores: tuple[GraphStore, GraphStore] = (embedded_store, neo4j_store)
+    for store in stores:
+        chains = store.run(
+            "chains",
+            {"crossAccountOnly": True, "minHops": None, "since": None, "until": None, "account": None},
+        )
+        assert [(c["hops"], c["accounts"], c["origin"]) for c in chains] == [
+            (1, ["222222222222", "333333333333"], "arn:aws:iam::111111111111:user/alice")
+        ]  # alice's own AssumeRole is no session-to-session hop: she is the chain's origin
+        activity = store.run(
+            "activity", {"principal": "AKIAALICEEXAMPLE0001", "since": None, "until": None, "account": None}
+        )
+        create = next(r for r in activity if r["eventName"] == "CreateUser")
+        assert create["depth"] == 2 and create["account"] == "333333333333"
+        assert next(r["eventName"] for r in activity if r["kind"] == "call") == "ListUsers"
+        carol = store.run(
+            "activity", {"principal": "carol@example.com", "since": None, "until": None, "account": None}
+        )
+        assert [r["eventName"] for r in carol if r["kind"] == "call"] == ["GetObject"]
+        by_id = store.run(
+            "timeline", {"principal": "93f4c8a2-carol", "since": None, "until": None, "account": None}
+        )
+        assert [r["eventName"] for r in by_id] == ["GetObject"]
+        gaps = store.run("gaps", {"since": None, "until": None, "account": "555555555555"})
+        assert [(g["reason"], g["calls"], g["sessions"]) for g in gaps] == [("missing", 1, 1)]
+        late = store.run(
+            "activity",
+            {
+                "principal": "arn:aws:iam::111111111111:user/alice",
+                "since": "2024-03-01T10:05:30Z",
+                "until": None,
+                "account": None,
+            },
+        )
+        assert [r["eventName"] for r in late] == ["CreateUser"]
+
+
+@pytest.fixture
+def seeded(any_store: GraphStore) -> GraphStore:
+    load_paths(any_store, SEED)
+    return any_store
+
+
+NO_WINDOW: Params = {"since": None, "until": None}
+
+
+def test_seed_activity_of_bob_lists_createuser_and_the_sessions_behind_it(seeded: GraphStore) -> None:
+    rows = seeded.run("activity", {"principal": BOB, **NO_WINDOW, "account": None})
+    create = [r for r in rows if r["eventId"] == CREATE_USER]
+    assert len(create) == 1 and create[0]["eventName"] == "CreateUser" and create[0]["depth"] == 2
+    assert create[0]["accessKeyId"] == CONSOLE_KEY
+    sessions = {r["id"]: r for r in rows if r["kind"] == "session"}
+    assert create[0]["sessionId"] in sessions
+    assert sessions[create[0]["sessionId"]]["linkedBy"] == "console-switchrole"
+    user_session = next(r for r in rows if r["kind"] == "session" and r["depth"] == 1)
+    assert user_session["sessionArn"] == BOB and user_session["via"] == "sign-in session"
+    path = [n["label"] for n in create[0]["nodes"]]
+    assert path == ["IAMUser", "Session", "APICall", "Session", "APICall"]
+    assert [r["time"] for r in rows] == sorted(r["time"] for r in rows)
+
+
+def test_seed_answers_to_the_other_questions(seeded: GraphStore) -> None:
+    who = seeded.run("who-used", {"roleArn": ROLE, **NO_WINDOW})
+    assert {r["origin"] for r in who} == {BOB} and all(r["complete"] for r in who)
+    assert seeded.run("who-used", {"roleArn": "assume-admin-role-example", **NO_WINDOW}) == who
+    key = seeded.run("key", {"accessKeyId": CONSOLE_KEY, **NO_WINDOW})
+    assert [(r["eventId"], r["origin"], r["holderLabel"]) for r in key] == [(CREATE_USER, BOB, "Session")]
+    chains = seeded.run("chains", {"crossAccountOnly": True, "minHops": None, **NO_WINDOW, "account": None})
+    assert chains and all(c["hops"] == 1 and c["crossAccount"] for c in chains)
+    assert seeded.run("chains", {"crossAccountOnly": None, "minHops": 2, **NO_WINDOW, "account": None}) == []
+    assert seeded.run("gaps", {**NO_WINDOW, "account": None}) == []
+    timeline = seeded.run("timeline", {"principal": BOB, **NO_WINDOW, "account": None})
+    assert [r["eventName"] for r in timeline][-1] == "CreateUser"
+    assert len({r["callId"] for r in timeline}) == len(timeline) == 4
+    after = seeded.run(
+        "timeline", {"principal": BOB, "since": "2020-09-17T19:05:00Z", "until": None, "account": None}
+    )
+    assert [r["eventId"] for r in after] == [CREATE_USER]
+    assert (
+        seeded.run(
+            "activity", {"principal": BOB, "since": "2021-01-01T00:00:00Z", "until": None, "account": None}
+        )
+        == []
+    )
+
+
+# ---- the .cypher files themselves -------------------------------------------------------------------
+
+_PARAM_USE = re.compile(r"\$(\w+)")
+_EXAMPLE = re.compile(r":param\s+(\w+)\s*=>\s*(.+?)\s*(?=:param\s|$)")
+
+
+def _body(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.startswith("//"))
+
+
+def example_params(text: str) -> dict[str, str]:
+    """The `:param name => value` lines of a header's `// example:`, value as Cypher source."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("// example:"))
+    block = " ".join(line[2:].strip() for line in lines[start:] if line.startswith("//")).removeprefix(
+        "example:"
+    )
+    return dict(_EXAMPLE.findall(block.strip()))
+
+
+def test_every_cypher_file_documents_itself_and_has_a_twin() -> None:
+    queries = catalog()
+    assert {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline"} <= set(queries)
+    assert set(queries) == set(TWINS)
+    for name, query in queries.items():
+        assert query.purpose and query.returns, name
+        used = set(_PARAM_USE.findall(_body(query.text)))
+        assert used == set(query.params), (
+            f"{name}: header params {sorted(query.params)} != used {sorted(used)}"
+        )
+        assert all("(example:" in d for d in query.params.values()), name
+        assert set(example_params(query.text)) == used, name
+        assert re.search(r"\bORDER BY\b", _body(query.text)), f"{name} has no deterministic order"
+        assert "apoc." not in query.text.lower(), name
+
+
+@pytest.mark.neo4j
+def test_every_cypher_file_runs_verbatim_in_neo4j_with_its_example(neo4j_store: Neo4jStore) -> None:
+    load_paths(neo4j_store, SEED)
+    for name, query in catalog().items():
+        params: Params = {}
+        for param, source in example_params(query.text).items():
+            params[param] = neo4j_store.cypher(f"RETURN {source} AS v", {})[0]["v"]
+        rows = neo4j_store.cypher(query.text, params)
+        if name != "gaps":  # the seed has no gap
+            assert rows, f"{name} example {params} found nothing on the seed"
+        for row in rows:
+            assert DRAW_COLUMN in row, name
+        assert [{k: v for k, v in r.items() if k != DRAW_COLUMN} for r in rows] == neo4j_store.run(
+            name, params
+        )
+
+
+def test_the_example_parser_reads_every_param_line() -> None:
+    text = "// name: x\n// example: :param a => 'x y'\n//   :param b => null\n//   :param c => 2\nRETURN 1"
+    assert example_params(text) == {"a": "'x y'", "b": "null", "c": "2"}
+
+
+def test_twins_answer_nothing_for_values_of_the_wrong_type(tmp_path: Path) -> None:
+    """Cypher's comparisons with mismatched types are not true; the twins must not raise instead."""
+    store = EmbeddedStore(tmp_path / "g.db")
+    try:
+        load_paths(store, SEED)
+        assert store.run("activity", {"principal": 5, "since": 3, "until": None, "account": None}) == []
+        assert store.run("activity", {"principal": BOB, "since": 3, "until": None, "account": None}) == []
+        assert store.run("key", {"accessKeyId": 7, "since": None, "until": None}) == []
+        assert (
+            store.run(
+                "chains",
+                {"crossAccountOnly": None, "minHops": "1", "since": None, "until": None, "account": None},
+            )
+            == []
+        )
+    finally:
+        store.close()
