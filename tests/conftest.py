@@ -24,12 +24,14 @@ def load_paths(store: GraphStore, *paths: Path | str) -> LoadSummary:
 
 @pytest.fixture(scope="session")
 def neo4j_credentials() -> Iterator[tuple[str, str, str]]:
-    from tests.neo4j_server import ensure_neo4j
+    from tests.neo4j_server import ensure_neo4j, stop_neo4j
 
     try:
-        yield ensure_neo4j()
+        credentials = ensure_neo4j()
     except Exception as exc:  # the suite must fail loudly, not skip, without its server
         pytest.fail(f"Neo4j is required for this test and could not be started or reached: {exc}")
+    yield credentials
+    stop_neo4j()
 
 
 @pytest.fixture

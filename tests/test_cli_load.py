@@ -16,7 +16,9 @@ from trailgraph.cli import main
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
+    """Embedded backend unless the test says otherwise, whatever the developer's environment holds."""
+    full: dict[str, str | None] = {"NEO4J_URI": None, **(env or {})}
+    result = CliRunner().invoke(main, args, env=full, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -16,14 +16,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-if [ -z "${NEO4J_URI:-}" ]; then
-  bash tools/neo4j/neo4j.sh start
-  trap 'bash tools/neo4j/neo4j.sh stop' EXIT
-  export NEO4J_URI=bolt://127.0.0.1:${NEO4J_BOLT_PORT:-7687}
-  export NEO4J_USERNAME=neo4j
-  export NEO4J_PASSWORD=${NEO4J_PASSWORD:-trailgraph-test}
-fi
-
+# Without NEO4J_URI the suite starts the local server itself (tests/neo4j_server.py) and stops it.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
