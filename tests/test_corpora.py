@@ -78,17 +78,23 @@ def _event_ids(store: GraphStore, event_name: str, session_fragment: str) -> lis
     ids = []
     for path in sorted((CORPORA / "flaws2").rglob("*.json.gz")):
         for record in orjson.loads(gzip.decompress(path.read_bytes()))["Records"]:
-            if record["eventName"] == event_name and session_fragment in str(record["userIdentity"].get("arn")):
+            if record["eventName"] == event_name and session_fragment in str(
+                record["userIdentity"].get("arn")
+            ):
                 ids.append(record["eventID"])
     return ids
 
 
 def test_stratus_assume_role_chain_traces_to_the_iam_user(any_store: GraphStore) -> None:
     load_paths(any_store, CORPORA / "stratus-red-team")
-    records = orjson.loads((CORPORA / "stratus-red-team" / "aws.credential-access.ec2-get-password-data.json")
-                           .read_bytes())
-    role_calls = [r for r in records if r["userIdentity"]["type"] == "AssumedRole"
-                  and r["eventName"] == "GetPasswordData"]
+    records = orjson.loads(
+        (CORPORA / "stratus-red-team" / "aws.credential-access.ec2-get-password-data.json").read_bytes()
+    )
+    role_calls = [
+        r
+        for r in records
+        if r["userIdentity"]["type"] == "AssumedRole" and r["eventName"] == "GetPasswordData"
+    ]
     assert role_calls
     answer = trace_one(any_store, role_calls[0]["eventID"])
     assert answer["origin"]["type"] == "IAMUser" and answer["complete"]
@@ -103,7 +109,9 @@ def test_stratus_federation_token_traces_to_its_user(any_store: GraphStore) -> N
             if record["userIdentity"]["type"] == "FederatedUser":
                 answer = trace_one(any_store, record["eventID"])
                 assert answer["origin"]["type"] == "IAMUser", answer
-                assert answer["origin"]["id"] == record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"]
+                assert (
+                    answer["origin"]["id"] == record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"]
+                )
                 found += 1
     assert found
 
@@ -111,8 +119,10 @@ def test_stratus_federation_token_traces_to_its_user(any_store: GraphStore) -> N
 def test_mozilla_cross_account_pair_and_duplicates(any_store: GraphStore) -> None:
     summary = load_paths(any_store, CORPORA / "mozilla-foxsec")
     assert summary.duplicates >= 1
-    pair = [orjson.loads((CORPORA / "mozilla-foxsec" / f"authprof_awscorr1{x}.txt").read_bytes())["jsonPayload"]
-            for x in "ab"]
+    pair = [
+        orjson.loads((CORPORA / "mozilla-foxsec" / f"authprof_awscorr1{x}.txt").read_bytes())["jsonPayload"]
+        for x in "ab"
+    ]
     target_side = next(r for r in pair if r["userIdentity"]["type"] == "AWSAccount")
     answer = trace_one(any_store, target_side["eventID"])
     assert answer["origin"]["type"] == "IAMUser" and answer["complete"]

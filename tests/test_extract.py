@@ -59,7 +59,9 @@ def test_issuing_call_and_its_use_name_the_same_session_without_each_other() -> 
 
 
 def test_session_tokens_never_reach_the_facts() -> None:
-    record = assume_role(user_identity("1", "alice"), "2024-03-01T10:00:00Z", "1", "ops", "s", "ASIAK0000001")[0]
+    record = assume_role(
+        user_identity("1", "alice"), "2024-03-01T10:00:00Z", "1", "ops", "s", "ASIAK0000001"
+    )[0]
     token = record["responseElements"]["credentials"]["sessionToken"]
     facts = extract(record)
     assert isinstance(facts, Extracted)

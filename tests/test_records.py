@@ -30,8 +30,17 @@ def parse(data: bytes, name: str = "f.json") -> tuple[list[Parsed], list[Problem
         orjson.dumps({"version": "0", "detail-type": "AWS API Call via CloudTrail", "detail": REC}),
         orjson.dumps({"Events": [{"EventId": "x", "CloudTrailEvent": orjson.dumps(REC).decode()}]}),
         orjson.dumps({"insertId": "1", "jsonPayload": REC}),
-        orjson.dumps({"QueryResultRows": [[{"eventID": REC["eventID"]}, {"eventTime": REC["eventTime"]},
-                                           {"userIdentity": orjson.dumps(REC["userIdentity"]).decode()}]]}),
+        orjson.dumps(
+            {
+                "QueryResultRows": [
+                    [
+                        {"eventID": REC["eventID"]},
+                        {"eventTime": REC["eventTime"]},
+                        {"userIdentity": orjson.dumps(REC["userIdentity"]).decode()},
+                    ]
+                ]
+            }
+        ),
     ],
     ids=["records", "gzip", "array", "single", "ndjson-one", "eventbridge", "lookup", "gcp", "lake"],
 )
@@ -55,8 +64,15 @@ def test_truncated_gzip_is_named() -> None:
 
 
 def test_digest_and_notifications_are_skipped_not_rejected() -> None:
-    digest = orjson.dumps({"awsAccountId": "1", "digestStartTime": "x", "digestEndTime": "y",
-                           "digestPublicKeyFingerprint": "z", "logFiles": []})
+    digest = orjson.dumps(
+        {
+            "awsAccountId": "1",
+            "digestStartTime": "x",
+            "digestEndTime": "y",
+            "digestPublicKeyFingerprint": "z",
+            "logFiles": [],
+        }
+    )
     _, problems = parse(digest)
     assert [p.severity for p in problems] == ["skipped"]
     _, problems = parse(b"{}", "AWSLogs/1/CloudTrail-Digest/us-east-1/2024/x.json.gz")
