@@ -115,6 +115,11 @@ def ensure_neo4j() -> tuple[str, str, str]:
     return uri, DEFAULT_USER, password
 
 
+def started_here() -> bool:
+    """Whether this process started the server (so it may stop and restart it)."""
+    return _started_here
+
+
 def stop_neo4j() -> None:
     """Stop the server if (and only if) ``ensure_neo4j()`` started it in this process."""
     global _started_here
