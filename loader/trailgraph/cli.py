@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 the answer is not there (unknown event id, input reject
 from __future__ import annotations
 
 import functools
+import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -27,6 +28,7 @@ EXIT_NOT_FOUND = 1
 EXIT_STORE = 3
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+log = logging.getLogger("trailgraph")
 
 
 def backend_options(fn: F) -> F:
@@ -82,6 +84,7 @@ def _open(kwargs: dict[str, Any]) -> GraphStore:
     )
     store = open_store(config)
     err.print(f"[dim]backend: {store.describe()}[/dim]")
+    log.debug("opened %s", store.describe())
     return store
 
 
@@ -109,7 +112,13 @@ def with_store(fn: Callable[..., int | None]) -> Callable[..., None]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="trailgraph")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log what trailgraph and the Neo4j driver do (never credentials or session tokens).",
+)
+def main(verbose: bool) -> None:
     """Who really did this? Follow AWS CloudTrail actions back to the human or service behind them.
 
     \b
@@ -121,6 +130,20 @@ def main() -> None:
     Every command works on the embedded store (a file, default ./trailgraph.db) unless NEO4J_URI
     (or --neo4j-uri) names a Neo4j server. The backend used is printed on stderr.
     """
+    if verbose:
+        _verbose_logging()
+
+
+def _verbose_logging() -> None:
+    """DEBUG for trailgraph, INFO for the driver; botocore stays at WARNING because its DEBUG log prints
+    request headers, and those carry session tokens."""
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.WARNING, handlers=[RichHandler(console=err, show_path=False)])
+    logging.getLogger("trailgraph").setLevel(logging.DEBUG)
+    logging.getLogger("neo4j").setLevel(logging.INFO)
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
