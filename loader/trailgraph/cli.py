@@ -419,6 +419,83 @@ def simulate(
     )
 
 
+@main.command()
+@click.option(
+    "--neo4j-uri",
+    envvar="NEO4J_URI",
+    default=None,
+    metavar="URI",
+    help="Bolt URI of the Neo4j server (env NEO4J_URI); default the local tools/neo4j/neo4j.sh server.",
+)
+@click.option(
+    "--neo4j-username",
+    envvar="NEO4J_USERNAME",
+    default="neo4j",
+    show_default=True,
+    help="Neo4j user, filled into Browser's connect form (env NEO4J_USERNAME).",
+)
+@click.option(
+    "--neo4j-password",
+    envvar="NEO4J_PASSWORD",
+    default=None,
+    help="Only used to check that the server applies the style and guide (env NEO4J_PASSWORD); "
+    "never put in the URL.",
+)
+@click.option(
+    "--neo4j-database", envvar="NEO4J_DATABASE", default=None, help="Database to open (env NEO4J_DATABASE)."
+)
+@click.option(
+    "--browser-url",
+    envvar="NEO4J_BROWSER_URL",
+    default=None,
+    metavar="URL",
+    help="Neo4j Browser's address, if not http://<Bolt host>:7474/browser/ (port: env NEO4J_HTTP_PORT).",
+)
+@click.option("--no-open", is_flag=True, help="Only print the URL; do not start a web browser.")
+@click.option(
+    "--write-guide",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Regenerate the Browser guide from queries/*.cypher into this file (browser/guide.html) and exit.",
+)
+def browser(
+    neo4j_uri: str | None,
+    neo4j_username: str,
+    neo4j_password: str | None,
+    neo4j_database: str | None,
+    browser_url: str | None,
+    no_open: bool,
+    write_guide: str | None,
+) -> None:
+    """Open Neo4j Browser on the graph, with trailgraph's style and investigation guide.
+
+    \b
+    Example:
+      tools/neo4j/neo4j.sh start && trailgraph browser
+      trailgraph browser --no-open          # only print the URL
+
+    Prints Browser's URL with the connection filled in (never the password) and opens it. Servers
+    started by tools/neo4j/neo4j.sh or docker compose apply the trailgraph style and open its guide
+    (the seed investigation and every canned query, runnable) on connect.
+    """
+    from trailgraph import workbench
+
+    if write_guide:
+        workbench.write_guide(Path(write_guide))
+        return
+    code = workbench.run(
+        neo4j_uri=neo4j_uri,
+        username=neo4j_username,
+        password=neo4j_password,
+        database=neo4j_database,
+        browser_url=browser_url,
+        open_window=not no_open,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+    sys.exit(code)
+
+
 from trailgraph import cli_queries  # noqa: E402,F401
 
 if __name__ == "__main__":

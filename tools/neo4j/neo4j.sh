@@ -44,6 +44,11 @@ LOCK_FILE="$HOME_DIR/.lock"
 CONSOLE_LOG="$LOGS_DIR/console.log"
 PASSWORD_MARK="$DATA_DIR/dbms/.trailgraph-password.sha256"
 CDS_DIR="$HOME_DIR/cds"
+# Neo4j Browser with trailgraph's style and guide (browser/ at the repository root) packed in.
+BROWSER_SRC="$REPO_ROOT/browser"
+WEB_DIR="$HOME_DIR/web"
+BROWSER_ZIP="$WEB_DIR/neo4j-browser.zip"
+BROWSER_ASSETS=(trailgraph.grass guide.html)
 
 BOLT_PORT="${NEO4J_BOLT_PORT:-7687}"
 HTTP_PORT="${NEO4J_HTTP_PORT:-7474}"
@@ -193,10 +198,87 @@ db.tx_log.rotation.retention_policy=1 days
 # Internal setting: Netty's default 5 s quiet period, paid twice, made every stop take 10 s.
 internal.dbms.bolt.netty_server_shutdown_quiet_period=0
 
-# Neo4j Browser (served at http://127.0.0.1:$HTTP_PORT/browser/ from the neo4j-browser jar).
-# browser.post_connect_cmd=...
+# Neo4j Browser at http://127.0.0.1:$HTTP_PORT/browser/. No telemetry: it would call out on connect.
+client.allow_telemetry=false
 EOF
+    if [[ "${BROWSER_PACKED:-0}" == 1 ]]; then
+        local assets="http://127.0.0.1:$HTTP_PORT/browser/trailgraph"
+        cat >>"$CONF_DIR/neo4j.conf.tmp" <<EOF
+# Browser comes from ${BROWSER_ZIP#"$REPO_ROOT"/} (see pack_browser in neo4j.sh: the
+# jar's Browser plus browser/* at /browser/trailgraph/). On every connect it applies trailgraph's style
+# and opens its guide, both served by this server (hence 127.0.0.1 in the allow-list).
+internal.dbms.web_dir_path=$WEB_DIR
+browser.post_connect_cmd=style $assets/${BROWSER_ASSETS[0]}; guide $assets/${BROWSER_ASSETS[1]}
+browser.remote_content_hostname_whitelist=127.0.0.1,localhost,guides.neo4j.com
+EOF
+    else
+        printf '%s\n' "# Browser from the neo4j-browser jar, without trailgraph's style and guide (see pack_browser)." \
+            >>"$CONF_DIR/neo4j.conf.tmp"
+    fi
     mv "$CONF_DIR/neo4j.conf.tmp" "$CONF_DIR/neo4j.conf"
+}
+
+# Neo4j Browser with trailgraph's style sheet and guide inside it, so both are served on Browser's
+# own origin (http://127.0.0.1:$HTTP_PORT/browser/trailgraph/...): no extra process or port. When
+# internal.dbms.web_dir_path holds a neo4j-browser*.zip, the server extracts it to a temporary folder
+# at start and serves the folder of the zip's first entry at /browser, instead of the jar's class-path
+# copy (a class-path overlay cannot add files: the server serves the first "browser" resource only).
+# It creates each folder with createDirectory, so "browser/" comes first and parents before children.
+# Rebuilt only when the jar or a file in browser/ changed (the stamp holds their hash): after editing
+# browser/, restart. Without python3 or browser/, Browser runs as shipped, without the style and guide.
+pack_browser() {
+    BROWSER_PACKED=0
+    # The web folder is also the server's default (<home>/web): no zip may stay there unpacked.
+    rm -f "$BROWSER_ZIP.partial"
+    local jar="$LIB_DIR/neo4j-browser-$BROWSER_VERSION.jar" name
+    for name in "${BROWSER_ASSETS[@]}"; do
+        if [[ ! -f "$BROWSER_SRC/$name" ]]; then
+            rm -f "$BROWSER_ZIP" "$BROWSER_ZIP.sha256"
+            log "warning: ${BROWSER_SRC#"$REPO_ROOT"/}/$name is missing: Browser runs without trailgraph's style and guide"
+            return 0
+        fi
+    done
+    if ! command -v python3 >/dev/null 2>&1; then
+        rm -f "$BROWSER_ZIP" "$BROWSER_ZIP.sha256"
+        log "warning: python3 not found: Browser runs without trailgraph's style and guide"
+        return 0
+    fi
+    mkdir -p "$WEB_DIR"
+    if ! python3 - "$jar" "$BROWSER_SRC" "$BROWSER_ZIP" "${BROWSER_ASSETS[@]}" <<'PY'; then
+import hashlib, os, sys, zipfile
+
+jar, src, out, assets = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+digest = hashlib.sha256()
+st = os.stat(jar)
+digest.update(f"{os.path.basename(jar)}|{st.st_size}|{st.st_mtime_ns}".encode())
+for name in assets:
+    with open(os.path.join(src, name), "rb") as f:
+        digest.update(name.encode() + b"\0" + f.read() + b"\0")
+stamp = out + ".sha256"
+if os.path.exists(out) and os.path.exists(stamp):
+    with open(stamp) as f:
+        if f.read().strip() == digest.hexdigest():
+            sys.exit(0)
+tmp = out + ".partial"
+with zipfile.ZipFile(jar) as source, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as packed:
+    files = [i for i in source.infolist() if i.filename.startswith("browser/") and not i.is_dir()]
+    names = [i.filename for i in files] + [f"browser/trailgraph/{a}" for a in assets]
+    folders = {n[: i + 1] for n in names for i, c in enumerate(n) if c == "/"}
+    for folder in sorted(folders):  # "browser/" first; a parent sorts before its children
+        packed.writestr(zipfile.ZipInfo(folder), b"")
+    for info in files:
+        packed.writestr(info.filename, source.read(info))
+    for name in assets:
+        packed.write(os.path.join(src, name), f"browser/trailgraph/{name}")
+os.replace(tmp, out)
+with open(stamp, "w") as f:
+    f.write(digest.hexdigest() + "\n")
+PY
+        rm -f "$BROWSER_ZIP" "$BROWSER_ZIP.sha256" "$BROWSER_ZIP.partial"
+        log "warning: could not pack Browser with trailgraph's style and guide; Browser runs without them"
+        return 0
+    fi
+    BROWSER_PACKED=1
 }
 
 # JVM flags: those the official neo4j.conf (5.26) passes through server.jvm.additional,
@@ -353,6 +435,7 @@ do_start() {
         check_java
         do_fetch
         mkdir -p "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$IMPORT_DIR" "$PLUGINS_DIR"
+        pack_browser
         write_conf
         t0="$(now)"
         set_initial_password
