@@ -29,6 +29,20 @@ def org(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def expected(org: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[object, ...]:
+    """The fingerprint of a clean, uninterrupted load: what every faulted load must end with."""
+    reference = EmbeddedStore(tmp_path_factory.mktemp("clean") / "clean.db")
+    load_paths(reference, org / "AWSLogs")
+    fingerprint = _fingerprint(reference, org)
+    reference.close()
+    return fingerprint
+
+
+def _any_call_loaded(store: Neo4jStore) -> bool:
+    return bool(store.cypher("MATCH (c:APICall) RETURN count(c) > 0 AS any", {})[0]["any"])
+
+
 def _load_cmd(org: Path, backend: list[str]) -> list[str]:
     return [sys.executable, "-m", "trailgraph", "load", str(org / "AWSLogs"), "--format", "json", *backend]
 
@@ -66,12 +80,9 @@ def _kill_when_started(proc: subprocess.Popen[bytes], started: Iterator[bool], g
     proc.wait(timeout=30)
 
 
-def test_sigkilled_embedded_load_rerun_equals_a_clean_load(org: Path, tmp_path: Path) -> None:
-    clean = EmbeddedStore(tmp_path / "clean.db")
-    load_paths(clean, org / "AWSLogs")
-    expected = _fingerprint(clean, org)
-    clean.close()
-
+def test_sigkilled_embedded_load_rerun_equals_a_clean_load(
+    org: Path, expected: tuple[object, ...], tmp_path: Path
+) -> None:
     killed = tmp_path / "killed.db"
     proc = subprocess.Popen(
         _load_cmd(org, ["--store", str(killed)]),
@@ -97,15 +108,8 @@ def _neo4j_env(creds: tuple[str, str, str]) -> dict[str, str]:
 
 
 def test_sigkilled_neo4j_load_rerun_equals_a_clean_load(
-    org: Path, neo4j_store: Neo4jStore, neo4j_credentials: tuple[str, str, str], tmp_path: Path
+    org: Path, expected: tuple[object, ...], neo4j_store: Neo4jStore, neo4j_credentials: tuple[str, str, str]
 ) -> None:
-    reference = EmbeddedStore(tmp_path / "ref.db")
-    load_paths(reference, org / "AWSLogs")
-    expected = _fingerprint(reference, org)
-    reference.close()
-
-    def started() -> bool:
-        return bool(neo4j_store.cypher("MATCH (c:APICall) RETURN count(c) > 0 AS any", {})[0]["any"])
 
     proc = subprocess.Popen(
         _load_cmd(org, []),
@@ -113,19 +117,15 @@ def test_sigkilled_neo4j_load_rerun_equals_a_clean_load(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    _kill_when_started(proc, iter(started, None), 0.5)
+    _kill_when_started(proc, iter(lambda: _any_call_loaded(neo4j_store), None), 0.5)
     rerun = subprocess.run(_load_cmd(org, []), env=_neo4j_env(neo4j_credentials), capture_output=True)
     assert rerun.returncode == 0, rerun.stderr.decode()
     assert _fingerprint(neo4j_store, org) == expected
 
 
 def test_two_overlapping_neo4j_loads_at_once_make_no_duplicates(
-    org: Path, neo4j_store: Neo4jStore, neo4j_credentials: tuple[str, str, str], tmp_path: Path
+    org: Path, expected: tuple[object, ...], neo4j_store: Neo4jStore, neo4j_credentials: tuple[str, str, str]
 ) -> None:
-    reference = EmbeddedStore(tmp_path / "ref.db")
-    load_paths(reference, org / "AWSLogs")
-    expected = _fingerprint(reference, org)
-    reference.close()
     env = _neo4j_env(neo4j_credentials)
     procs = [
         subprocess.Popen(_load_cmd(org, []), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -142,7 +142,7 @@ def test_two_overlapping_neo4j_loads_at_once_make_no_duplicates(
 
 
 def test_neo4j_stopped_mid_load_gives_a_clear_error_and_a_rerun_completes(
-    org: Path, neo4j_store: Neo4jStore, neo4j_credentials: tuple[str, str, str], tmp_path: Path
+    org: Path, expected: tuple[object, ...], neo4j_store: Neo4jStore, neo4j_credentials: tuple[str, str, str]
 ) -> None:
     from tests import neo4j_server
 
@@ -152,18 +152,11 @@ def test_neo4j_stopped_mid_load_gives_a_clear_error_and_a_rerun_completes(
         pytest.skip(
             "NEO4J_URI names a server this suite did not start; it will not stop someone else's server"
         )
-    reference = EmbeddedStore(tmp_path / "ref.db")
-    load_paths(reference, org / "AWSLogs")
-    expected = _fingerprint(reference, org)
-    reference.close()
-
-    def started() -> bool:
-        return bool(neo4j_store.cypher("MATCH (c:APICall) RETURN count(c) > 0 AS any", {})[0]["any"])
 
     env = _neo4j_env(neo4j_credentials)
     proc = subprocess.Popen(_load_cmd(org, []), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while not started() and time.monotonic() < deadline:
+    while not _any_call_loaded(neo4j_store) and time.monotonic() < deadline:
         time.sleep(0.05)
     subprocess.run(["bash", str(NEO4J_SH), "stop"], check=True, capture_output=True, timeout=180)
     _, err = proc.communicate(timeout=300)

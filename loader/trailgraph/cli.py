@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 the answer is not there (unknown event id, input reject
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import sys
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 import orjson
+from neo4j.exceptions import DriverError, Neo4jError
 from rich.console import Console
 
 from trailgraph import render
@@ -103,8 +105,16 @@ def with_store(fn: Callable[..., int | None]) -> Callable[..., None]:
         except StoreError as exc:
             err.print(f"[red]error:[/red] {exc}")
             sys.exit(EXIT_STORE)
+        except (DriverError, Neo4jError) as exc:
+            # The server went away between two statements: every write is a merge, so re-running is safe.
+            err.print(
+                f"[red]error:[/red] lost Neo4j ({type(exc).__name__}: {exc}); when it is back, re-run the "
+                "same command (loads resume: every write is a merge)"
+            )
+            sys.exit(EXIT_STORE)
         finally:
-            store.close()
+            with contextlib.suppress(Exception):
+                store.close()
         sys.exit(code or 0)
 
     return wrapper
