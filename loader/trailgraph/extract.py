@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from trailgraph.facts import GraphBatch, NodeRef, bounded
+import orjson
+
+from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, bounded
 from trailgraph.records import Record
 
 ISSUING_EVENTS = frozenset(
@@ -34,6 +37,12 @@ def normalize_time(value: Any) -> str | None:
     """CloudTrail times to `YYYY-MM-DDTHH:MM:SSZ` (second precision, UTC), or None if not a time."""
     if not isinstance(value, str):
         return None
+    return _normalize_time(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalize_time(value: str) -> str | None:
+    """Pure, and the same few seconds recur in every file: cached."""
     m = _TIME.match(value.strip())
     if not m:
         return None
@@ -51,14 +60,43 @@ def normalize_time(value: Any) -> str | None:
 _HUMAN_TIME_FORMATS = ("%b %d, %Y %I:%M:%S %p", "%b %d, %Y, %I:%M:%S %p")
 
 
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_HUMAN_TIME = re.compile(
+    r"([A-Z][a-z]{2}) ([1-9]|[12][0-9]|3[01]), ([0-9]{4}),? ([1-9]|1[0-2]):([0-5][0-9]):([0-5][0-9]) ([AP]M)"
+)
+
+
 def normalize_expiration(value: Any) -> str | None:
     """Credential expirations come as ISO or as `Sep 17, 2020 8:04:10 PM`."""
     iso = normalize_time(value)
     if iso or not isinstance(value, str):
         return iso
+    stripped = value.strip()
+    m = _HUMAN_TIME.fullmatch(stripped)
+    if m and m.group(1) in _MONTHS:
+        # The common shape without strptime (slow, and the same answer whenever this matches).
+        month, day, year, hour, minute, second, half = m.groups()
+        try:
+            at = datetime(
+                int(year),
+                _MONTHS[month],
+                int(day),
+                int(hour) % 12 + (12 if half == "PM" else 0),
+                int(minute),
+                int(second),
+            )
+        except ValueError:
+            pass
+        else:
+            return at.strftime("%Y-%m-%dT%H:%M:%SZ")
     for fmt in _HUMAN_TIME_FORMATS:
         try:
-            return datetime.strptime(value.strip(), fmt).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return datetime.strptime(stripped, fmt).strftime("%Y-%m-%dT%H:%M:%SZ")
         except ValueError:
             continue
     return None
@@ -154,8 +192,22 @@ def _is_identity_center(provider: str | None, role_arn: str | None) -> bool:
     )
 
 
-def extract(record: Record) -> Extracted | str:
-    """Facts for one record, or the one-line reason it cannot be loaded."""
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What decides whether a record can be loaded, and which APICall it is."""
+
+    event_id: str
+    event_time: str
+    ui: dict[str, Any]
+    account: str
+
+    @property
+    def call_id(self) -> str:
+        return f"{self.account}:{self.event_id}"
+
+
+def check(record: Record) -> Head | str:
+    """The record's APICall identity, or the one-line reason it cannot be loaded."""
     event_id = _s(record.get("eventID"))
     if event_id is None:
         return "missing eventID"
@@ -168,13 +220,31 @@ def extract(record: Record) -> Extracted | str:
     ui = record.get("userIdentity")
     if not isinstance(ui, dict):
         return "missing userIdentity" if ui is None else "userIdentity is not an object"
-
     account = _s(record.get("recipientAccountId")) or _s(ui.get("accountId")) or "-"
-    batch = GraphBatch()
-    call_id = f"{account}:{event_id}"
+    return Head(event_id, event_time, ui, account)
+
+
+def extract(record: Record) -> Extracted | str:
+    """Facts for one record, or the one-line reason it cannot be loaded."""
+    head = check(record)
+    if isinstance(head, str):
+        return head
+    ext = Extracted(call=("APICall", head.call_id), batch=GraphBatch())
+    _facts(record, head, ext)
+    return ext
+
+
+def extract_into(record: Record, head: Head, batch: GraphBatch, slots: set[str], shared: set[str]) -> None:
+    """`extract` merged straight into `batch` (and the linker groups into `slots`, `shared`): the same
+    result as `batch.merge(extract(record).batch)`, without building and merging a batch per record."""
+    _facts(record, head, Extracted(("APICall", head.call_id), batch, slots, shared))
+
+
+def _facts(record: Record, head: Head, ext: Extracted) -> None:
+    batch = ext.batch
+    event_id, event_time, ui, account = head.event_id, head.event_time, head.ui, head.account
     event_name = _s(record.get("eventName")) or "?"
     event_source = _s(record.get("eventSource")) or "?"
-    ext = Extracted(call=("APICall", call_id), batch=batch)
     shared = _s(record.get("sharedEventID"))
     read_only = record.get("readOnly")
     call_props: dict[str, Any] = {
@@ -196,7 +266,7 @@ def extract(record: Record) -> Extracted | str:
     }
     if account != "-":
         batch.node("Account", account)
-    actor = _actor(batch, ui, event_time, record, call_props, ext)
+    actor = _memo_actor(batch, ui, event_time, record, call_props, ext)
     if shared:
         ext.shared.add(shared)
     if actor is not None:
@@ -207,8 +277,89 @@ def extract(record: Record) -> Extracted | str:
             batch.edge("PERFORMED", actor, ext.call, accessKeyId=call_props.get("accessKeyId"))
     if event_source == "sts.amazonaws.com" and event_name in ISSUING_EVENTS:
         _issuance(batch, record, event_name, event_time, ui, actor, call_props, ext)
-    batch.node("APICall", call_id, **call_props)
-    return ext
+    batch.node("APICall", head.call_id, **call_props)
+
+
+@dataclass(frozen=True, slots=True)
+class _ActorFacts:
+    """What `_actor` does for one userIdentity (and the few record fields it reads): replayable."""
+
+    actor: NodeRef | None
+    nodes: list[tuple[NodeRef, dict[str, Any]]]
+    edges: list[tuple[EdgeKey, dict[str, Any]]]
+    access_key: str | None
+    switch_from: str | None
+    slots: tuple[str, ...]
+
+
+_ACTOR_MEMO: dict[tuple[Any, ...], _ActorFacts] = {}
+_ACTOR_MEMO_MAX = 50_000
+
+
+def _memo_actor(
+    batch: GraphBatch,
+    ui: dict[str, Any],
+    event_time: str,
+    record: Record,
+    call: dict[str, Any],
+    ext: Extracted,
+) -> NodeRef | None:
+    """`_actor`, remembered: every call of a session carries the same userIdentity, so its facts are
+    computed once and replayed (the same updates, in the same order, as computing them again).
+
+    The key is everything `_actor` reads: the userIdentity (as JSON), whether the call is a console
+    SwitchRole, the event time for sign-in events, and three record fields some identity types use."""
+    try:
+        ui_json = orjson.dumps(ui)
+    except (TypeError, orjson.JSONEncodeError):
+        return _actor(batch, ui, event_time, record, call, ext)
+    aed = _d(record.get("additionalEventData"))
+    key = (
+        ui_json,
+        call["eventName"] == "SwitchRole",
+        event_time if call["eventSource"] == "signin.amazonaws.com" else None,
+        _s(aed.get("SwitchFrom")),
+        _s(aed.get("UserName")),
+        _s(_d(record.get("requestParameters")).get("roleArn")),
+    )
+    facts = _ACTOR_MEMO.get(key)
+    if facts is None:
+        local = Extracted(call=ext.call, batch=GraphBatch())
+        scratch: dict[str, Any] = {
+            "actorType": call["actorType"],
+            "eventName": call["eventName"],
+            "eventSource": call["eventSource"],
+        }
+        actor = _actor(local.batch, ui, event_time, record, scratch, local)
+        facts = _ActorFacts(
+            actor,
+            list(local.batch.nodes.items()),
+            list(local.batch.edges.items()),
+            scratch.get("accessKeyId"),
+            scratch.get("switchFrom"),
+            tuple(local.slots),
+        )
+        if len(_ACTOR_MEMO) >= _ACTOR_MEMO_MAX:
+            _ACTOR_MEMO.clear()
+        _ACTOR_MEMO[key] = facts
+    nodes, edges = batch.nodes, batch.edges
+    for ref, props in facts.nodes:
+        existing = nodes.get(ref)
+        if existing is None:
+            nodes[ref] = dict(props)
+        else:
+            existing.update(props)
+    for edge_key, props in facts.edges:
+        existing = edges.get(edge_key)
+        if existing is None:
+            edges[edge_key] = dict(props)
+        else:
+            existing.update(props)
+    call["accessKeyId"] = facts.access_key
+    if facts.switch_from is not None:
+        call["switchFrom"] = facts.switch_from
+    ext.slots.update(facts.slots)
+    return facts.actor
 
 
 def _actor(
@@ -302,7 +453,7 @@ def _actor(
         behalf = _d(ui.get("onBehalfOf"))
         user_id = _s(behalf.get("userId"))
         if user_id:
-            batch.nodes[ref]["onBehalfOfUserId"] = user_id
+            batch.node(ref[0], ref[1], onBehalfOfUserId=user_id)
             session_name = principal_id.split(":", 1)[-1]
             if kind == "AssumedRole" and _is_identity_center(None, issuer_arn):
                 external_identity_ref(batch, "IdentityCenterUser", None, session_name, userId=user_id)

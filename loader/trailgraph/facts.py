@@ -41,12 +41,12 @@ class GraphBatch:
     edges: dict[EdgeKey, Props] = field(default_factory=dict)
 
     def node(self, label: str, node_id: str, **props: Any) -> NodeRef:
-        ref = (label, bounded(node_id))
-        clean = {
-            k: bounded(v) if k in _INDEXED and isinstance(v, str) else v
-            for k, v in props.items()
-            if v is not None
-        }
+        ref = (label, node_id if len(node_id) <= MAX_KEY else bounded(node_id))
+        clean = {k: v for k, v in props.items() if v is not None}
+        for k in _INDEXED.intersection(clean):
+            v = clean[k]
+            if isinstance(v, str) and len(v) > MAX_KEY:
+                clean[k] = bounded(v)
         existing = self.nodes.get(ref)
         if existing is None:
             self.nodes[ref] = clean
@@ -68,6 +68,23 @@ class GraphBatch:
             self.node(ref[0], ref[1], **props)
         for (t, s, d), props in other.edges.items():
             self.edge(t, s, d, **props)
+
+    def absorb(self, other: GraphBatch) -> None:
+        """`merge` for a batch built by `node`/`edge` (keys bounded, props clean): the same result, and
+        `other`'s dicts may be taken over, so `other` must not be used afterwards."""
+        nodes, edges = self.nodes, self.edges
+        for ref, props in other.nodes.items():
+            existing = nodes.get(ref)
+            if existing is None:
+                nodes[ref] = props
+            else:
+                existing.update(props)
+        for key, props in other.edges.items():
+            existing = edges.get(key)
+            if existing is None:
+                edges[key] = props
+            else:
+                existing.update(props)
 
     def __len__(self) -> int:
         return len(self.nodes) + len(self.edges)

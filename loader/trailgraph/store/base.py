@@ -25,6 +25,11 @@ class GraphStore(Protocol):
         """Merge the batch; return how many of its APICall nodes were new."""
         ...
 
+    def ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
+        """Merge the batch, then re-decide the linker groups it touched (`slots`, `shared`), in one
+        transaction; return how many of its APICall nodes were new."""
+        ...
+
     def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts: ...
 
     def replace_derived(self, groups: set[str], batch: GraphBatch) -> None:

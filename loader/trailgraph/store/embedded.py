@@ -2,6 +2,18 @@
 
 SQLite gives a durable, transactional single file (a killed load leaves the last committed batch) and
 a clear error when another process holds it; networkx runs the canned queries' embedded twins.
+
+Loading merges in Python: one indexed read of the batch's nodes, then plain INSERTs for new nodes and
+UPDATEs only for nodes whose properties change (`json_patch` upserts cost more, and rewrite rows that
+do not change). Each batch and the re-linking it calls for are one transaction.
+
+`trace` does not need the whole graph: it reads the call by its `eventId` index and walks the trace
+path back with indexed reads of each node's incoming edges into a small networkx graph, then runs the
+same twin on it. The other queries (and `trace` once the graph is loaded) run on the whole graph.
+
+Layout: `nodes` (rowid table, unique on label+id), `edges` (keyed by target first, so a node's incoming
+edges are one range read), `lookups` (the linker's groups). Stores written before this layout (nodes and
+edges keyed by their natural keys) keep working: an index on edge targets is added to them on open.
 """
 
 from __future__ import annotations
@@ -13,49 +25,97 @@ from typing import Any
 import networkx as nx
 import orjson
 
-from trailgraph.facts import GraphBatch
-from trailgraph.link import LinkFacts
-from trailgraph.schema import DERIVED_TYPES
+from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props
+from trailgraph.link import LinkFacts, link
+from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS nodes (label TEXT NOT NULL, id TEXT NOT NULL, props TEXT NOT NULL,
-    PRIMARY KEY (label, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS nodes (label TEXT NOT NULL, id TEXT NOT NULL, props TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS nodes_key ON nodes (label, id);
 CREATE TABLE IF NOT EXISTS edges (type TEXT NOT NULL, src_label TEXT NOT NULL, src TEXT NOT NULL,
     dst_label TEXT NOT NULL, dst TEXT NOT NULL, grp TEXT, props TEXT NOT NULL,
-    PRIMARY KEY (type, src_label, src, dst_label, dst)) WITHOUT ROWID;
+    PRIMARY KEY (dst_label, dst, type, src_label, src)) WITHOUT ROWID;
+"""
+_COMMON = """
 CREATE INDEX IF NOT EXISTS edges_grp ON edges (grp) WHERE grp IS NOT NULL;
 CREATE TABLE IF NOT EXISTS lookups (field TEXT NOT NULL, value TEXT NOT NULL, label TEXT NOT NULL,
     id TEXT NOT NULL, PRIMARY KEY (field, value, label, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS nodes_event ON nodes (json_extract(props, '$.eventId')) WHERE label = 'APICall';
 """
+_LEGACY_EDGE_INDEX = "CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_label, dst, type, src_label, src)"
+"""Stores written before the target-first edge key: the same range read, from an index."""
 
-_MERGE_NODE = (
-    "INSERT INTO nodes (label, id, props) VALUES (?, ?, ?) "
-    "ON CONFLICT (label, id) DO UPDATE SET props = json_patch(nodes.props, excluded.props)"
-)
+_INSERT_NODE = "INSERT INTO nodes (label, id, props) VALUES (?, ?, ?)"
+_UPDATE_NODE = "UPDATE nodes SET props = ? WHERE label = ? AND id = ?"
 _MERGE_EDGE = (
     "INSERT INTO edges (type, src_label, src, dst_label, dst, grp, props) VALUES (?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (type, src_label, src, dst_label, dst) DO UPDATE SET grp = excluded.grp, "
-    "props = json_patch(edges.props, excluded.props)"
+    "props = json_patch(edges.props, excluded.props) "
+    "WHERE edges.grp IS NOT excluded.grp OR edges.props IS NOT json_patch(edges.props, excluded.props)"
 )
+_UPDATE_EDGE = (
+    "UPDATE edges SET grp = ?, props = ? "
+    "WHERE type = ? AND src_label = ? AND src = ? AND dst_label = ? AND dst = ?"
+)
+_DELETE_EDGE = "DELETE FROM edges WHERE type = ? AND src_label = ? AND src = ? AND dst_label = ? AND dst = ?"
+_REPLACED = (*DERIVED_TYPES, "PERFORMED")
+_REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
+_PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
+_CHUNK = 500
+_KNOWN_MAX = 500_000
+_STRUCTURAL = frozenset(t for t in EDGE_TYPES if t not in _REPLACED)
+"""Edge types only records write (never derived, never deleted)."""
+
+
+def _groups(label: str, props: Props) -> list[tuple[str, str]]:
+    """The linker groups a node is a fact of, as (lookup field, value): a session's slot; a call's
+    issuing slot, its session's slot if it is a console SwitchRole, and its sharedEventID."""
+    found: list[tuple[str, str]] = []
+    if label == "Session":
+        slot = props.get("slot")
+        if isinstance(slot, str):
+            found.append(("slot", slot))
+    elif label == "APICall":
+        slot = props.get("issuedSlot")
+        if isinstance(slot, str):
+            found.append(("issuedSlot", slot))
+        slot = props.get("actorSlot")
+        if isinstance(slot, str) and isinstance(props.get("switchFrom"), str):
+            found.append(("actorSlot", slot))
+        shared = props.get("sharedEventId")
+        if isinstance(shared, str):
+            found.append(("sharedEventId", shared))
+    return found
+
+
+_GROUPED = frozenset({"Session", "APICall"})
+
+
+class _Dirty:
+    """The linker groups whose facts a transaction changed."""
+
+    def __init__(self) -> None:
+        self.slots: set[str] = set()
+        self.shared: set[str] = set()
+
+    def add(self, groups: list[tuple[str, str]]) -> None:
+        for f, value in groups:
+            (self.shared if f == "sharedEventId" else self.slots).add(value)
 
 
 LOOKUP_FIELDS = ("slot", "issuedSlot", "actorSlot", "sharedEventId")
-"""Properties the linker looks nodes up by, kept in their own indexed table (exact, any characters)."""
+"""Properties the linker looks nodes up by (see `_groups`), kept in their own indexed table (exact, any
+characters). `actorSlot` only matters to the linker on console SwitchRole calls: only those are kept."""
 _ADD_LOOKUP = "INSERT OR IGNORE INTO lookups (field, value, label, id) VALUES (?, ?, ?, ?)"
-
-
-def _lookups(batch: GraphBatch) -> list[tuple[str, str, str, str]]:
-    return [
-        (f, props[f], label, node_id)
-        for (label, node_id), props in batch.nodes.items()
-        for f in LOOKUP_FIELDS
-        if isinstance(props.get(f), str)
-    ]
 
 
 def _dumps(props: dict[str, Any]) -> str:
     return orjson.dumps(props).decode()
+
+
+def _chunks(items: list[Any]) -> list[list[Any]]:
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
 
 
 class EmbeddedStore:
@@ -67,10 +127,28 @@ class EmbeddedStore:
             self.db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(_SCHEMA)
+            self.db.execute("PRAGMA cache_size=-131072")  # 128 MB: a batch's index pages stay in memory
+            self.db.execute("PRAGMA temp_store=MEMORY")
+            self._open_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(self._explain(exc)) from exc
         self._graph: nx.MultiDiGraph | None = None
+        self._known: dict[NodeRef, Props] = {}
+        """Props of non-APICall nodes as stored when this connection last committed."""
+        self._known_edges: set[EdgeKey] = set()
+        """Structural edges stored (with no props) when this connection last committed."""
+        self._version: int | None = None
+
+    def _open_schema(self) -> None:
+        tables = dict(self.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
+        self._legacy = False
+        if "nodes" not in tables:
+            self.db.executescript(_SCHEMA + _COMMON)
+            return
+        self.db.executescript(_COMMON)
+        if "PRIMARY KEY (dst_label" not in (tables.get("edges") or ""):
+            self._legacy = True
+            self.db.execute(_LEGACY_EDGE_INDEX)
 
     def _explain(self, exc: sqlite3.Error) -> str:
         text = str(exc)
@@ -86,41 +164,174 @@ class EmbeddedStore:
     def describe(self) -> str:
         return f"embedded store {self.path}"
 
-    def _tx(self, work: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+    # ---- writing ----------------------------------------------------------------------------------
+
+    def _tx(self, work: Any, *args: Any) -> Any:
         try:
             self.db.execute("BEGIN IMMEDIATE")
-            for sql, rows in work:
-                if rows:
-                    self.db.executemany(sql, rows)
+            version = self.db.execute("PRAGMA data_version").fetchone()[0]
+            if (
+                version != self._version
+                or len(self._known) > _KNOWN_MAX
+                or len(self._known_edges) > _KNOWN_MAX
+            ):
+                self._forget()  # another connection committed: what we knew may be stale
+            self._version = version
+            result = work(*args)
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
+            self._forget()
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
             raise StoreError(self._explain(exc)) from exc
-        self._graph = None
+        except BaseException:
+            self._forget()
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise
+        finally:
+            self._graph = None
+        return result
+
+    def _forget(self) -> None:
+        self._known = {}
+        self._known_edges = set()
+
+    def _stored_props(self, refs: list[NodeRef]) -> dict[NodeRef, str]:
+        by_label: dict[str, list[str]] = {}
+        for label, node_id in refs:
+            by_label.setdefault(label, []).append(node_id)
+        found: dict[NodeRef, str] = {}
+        for label, ids in by_label.items():
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                for node_id, props in self.db.execute(
+                    f"SELECT id, props FROM nodes WHERE label = ? AND id IN ({marks})", [label, *chunk]
+                ):
+                    found[(label, node_id)] = props
+        return found
+
+    def _merge_nodes(self, nodes: dict[NodeRef, Props], dirty: _Dirty | None = None) -> int:
+        """Merge props over the stored ones (`json_patch` semantics: facts hold no nulls or objects) and
+        write only what changes; note in `dirty` the linker groups of every node that changed. Returns
+        how many APICall nodes were new."""
+        known = self._known
+        stored = self._stored_props([ref for ref in nodes if ref not in known])
+        inserts: list[tuple[str, str, str]] = []
+        updates: list[tuple[str, str, str]] = []
+        lookups: list[tuple[str, str, str, str]] = []
+        new_calls = 0
+        loads, dumps = orjson.loads, orjson.dumps
+        for ref, props in nodes.items():
+            label = ref[0]
+            old = known.get(ref)
+            if old is None:
+                old_text = stored.get(ref)
+                if old_text is not None:
+                    old = loads(old_text)
+            if old is None:
+                merged = props
+                inserts.append((label, ref[1], dumps(props).decode()))
+                if label == "APICall":
+                    new_calls += 1
+                else:
+                    known[ref] = merged
+            else:
+                merged = {**old, **props}
+                if merged == old:
+                    if label != "APICall":
+                        known[ref] = old
+                    continue
+                updates.append((dumps(merged).decode(), label, ref[1]))
+                if label != "APICall":
+                    known[ref] = merged
+                if dirty is not None and label in _GROUPED:
+                    dirty.add(_groups(label, old))
+            if label in _GROUPED:
+                groups = _groups(label, merged)
+                if groups:
+                    if dirty is not None:
+                        dirty.add(groups)
+                    lookups.extend((f, v, label, ref[1]) for f, v in groups)
+        if inserts:
+            self.db.executemany(_INSERT_NODE, inserts)
+        if updates:
+            self.db.executemany(_UPDATE_NODE, updates)
+        if lookups:
+            self.db.executemany(_ADD_LOOKUP, lookups)
+        return new_calls
+
+    def _merge_edges(self, edges: dict[EdgeKey, Props]) -> None:
+        known = self._known_edges
+        rows = []
+        for key, props in edges.items():
+            if key in known and not props:
+                continue  # a structural edge already stored: merging {} into it changes nothing
+            t, s, d = key
+            rows.append((t, s[0], s[1], d[0], d[1], props.get("group"), _dumps(props)))
+            if t in _STRUCTURAL and not props:
+                known.add(key)
+        if rows:
+            self.db.executemany(_MERGE_EDGE, rows)
+
+    def _replace(self, groups: set[str], batch: GraphBatch) -> None:
+        """Drop the derived edges of these groups and merge the new decision, touching only the rows that
+        differ: an edge decided again as it was is left alone (deleting and re-inserting it gives the
+        same row)."""
+        old: dict[EdgeKey, tuple[str | None, str]] = {}
+        for chunk in _chunks(sorted(groups)):
+            marks = ",".join("?" * len(chunk))
+            for t, sl, s, dl, d, grp, props in self.db.execute(
+                "SELECT type, src_label, src, dst_label, dst, grp, props FROM edges "
+                f"WHERE grp IN ({marks}) AND type IN ({_REPLACED_SQL})",
+                chunk,
+            ):
+                old[(t, (sl, s), (dl, d))] = (grp, props)
+        deletes = [(t, s[0], s[1], d[0], d[1]) for (t, s, d) in old if (t, s, d) not in batch.edges]
+        rewrites: list[tuple[Any, ...]] = []
+        merges: dict[EdgeKey, Props] = {}
+        for key, props in batch.edges.items():
+            before = old.get(key)
+            if before is None:
+                merges[key] = props
+            elif before[0] != props.get("group") or orjson.loads(before[1]) != props:
+                t, s, d = key
+                rewrites.append((props.get("group"), _dumps(props), t, s[0], s[1], d[0], d[1]))
+        if deletes:
+            self.db.executemany(_DELETE_EDGE, deletes)
+        self._merge_nodes(batch.nodes)
+        if rewrites:
+            self.db.executemany(_UPDATE_EDGE, rewrites)
+        self._merge_edges(merges)
+
+    def _ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
+        dirty = _Dirty()
+        new = self._merge_nodes(batch.nodes, dirty)
+        self._merge_edges(batch.edges)
+        if self._legacy:
+            # Written by an earlier trailgraph, whose writes and re-links were separate transactions:
+            # re-decide every group the batch touches, as it did.
+            dirty.slots |= slots
+            dirty.shared |= shared
+        if dirty.slots or dirty.shared:
+            decided = link(self.link_facts(dirty.slots, dirty.shared), dirty.slots, dirty.shared)
+            self._replace(dirty.slots | {f"shared:{s}" for s in dirty.shared}, decided)
+        return new
+
+    def ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
+        """Merge the batch and re-decide, in the same transaction, every linker group whose facts it
+        changed. A group the batch names but does not change keeps its decision: it was made, in an
+        earlier transaction, from exactly the facts the group still has."""
+        result: int = self._tx(self._ingest, batch, slots, shared)
+        return result
 
     def write(self, batch: GraphBatch) -> int:
-        call_ids = [node_id for (label, node_id) in batch.nodes if label == "APICall"]
-        existing = 0
-        for i in range(0, len(call_ids), 500):
-            chunk = call_ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            row = self.db.execute(
-                f"SELECT count(*) FROM nodes WHERE label = 'APICall' AND id IN ({marks})", chunk
-            ).fetchone()
-            existing += int(row[0])
-        nodes = [(label, node_id, _dumps(props)) for (label, node_id), props in batch.nodes.items()]
-        edges = [
-            (t, s[0], s[1], d[0], d[1], props.get("group"), _dumps(props))
-            for (t, s, d), props in batch.edges.items()
-        ]
-        self._tx([(_MERGE_NODE, nodes), (_MERGE_EDGE, edges), (_ADD_LOOKUP, _lookups(batch))])
-        return len(call_ids) - existing
+        """`ingest` re-deciding only the groups the batch changes (which keeps every decision current)."""
+        return self.ingest(batch, set(), set())
 
     def _select(self, sql: str, keys: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
+        for chunk in _chunks(keys):
             marks = ",".join("?" * len(chunk))
             for node_id, props in self.db.execute(sql.format(marks=marks), chunk):
                 item = orjson.loads(props)
@@ -141,30 +352,25 @@ class EmbeddedStore:
         return LinkFacts(calls=list(calls.values()), sessions=sessions)
 
     def replace_derived(self, groups: set[str], batch: GraphBatch) -> None:
-        group_rows = [(g,) for g in sorted(groups)]
-        types = ",".join(f"'{t}'" for t in (*DERIVED_TYPES, "PERFORMED"))
-        nodes = [(label, node_id, _dumps(props)) for (label, node_id), props in batch.nodes.items()]
-        edges = [
-            (t, s[0], s[1], d[0], d[1], props.get("group"), _dumps(props))
-            for (t, s, d), props in batch.edges.items()
-        ]
-        self._tx(
-            [
-                (f"DELETE FROM edges WHERE grp = ? AND type IN ({types})", group_rows),
-                (_MERGE_NODE, nodes),
-                (_MERGE_EDGE, edges),
-            ]
-        )
+        self._tx(self._replace, groups, batch)
+
+    # ---- reading ----------------------------------------------------------------------------------
 
     def graph(self) -> nx.MultiDiGraph:
-        """The whole store as a networkx graph: node key `Label:id`, edge key = edge type."""
+        """The whole store as a networkx graph: node key `Label:id`, edge key = edge type.
+
+        Nodes are added in (label, id) order and edges in (type, source, target) order, whatever the
+        file's layout, so every twin sees the same graph, adjacency order included."""
         if self._graph is None:
             g = nx.MultiDiGraph()
             try:
-                for label, node_id, props in self.db.execute("SELECT label, id, props FROM nodes"):
+                for label, node_id, props in self.db.execute(
+                    "SELECT label, id, props FROM nodes ORDER BY label, id"
+                ):
                     g.add_node(f"{label}:{node_id}", label=label, id=node_id, **orjson.loads(props))
                 for t, sl, s, dl, d, props in self.db.execute(
-                    "SELECT type, src_label, src, dst_label, dst, props FROM edges"
+                    "SELECT type, src_label, src, dst_label, dst, props FROM edges "
+                    "ORDER BY type, src_label, src, dst_label, dst"
                 ):
                     g.add_edge(f"{sl}:{s}", f"{dl}:{d}", key=t, type=t, **orjson.loads(props))
             except sqlite3.Error as exc:
@@ -172,9 +378,67 @@ class EmbeddedStore:
             self._graph = g
         return self._graph
 
+    def _add_node(self, g: nx.MultiDiGraph, key: str) -> None:
+        label, _, node_id = key.partition(":")
+        row = self.db.execute(
+            "SELECT props FROM nodes WHERE label = ? AND id = ?", (label, node_id)
+        ).fetchone()
+        if row is None:
+            g.add_node(key)  # an edge names it, no record did: the whole graph has it bare too
+        else:
+            g.add_node(key, label=label, id=node_id, **orjson.loads(row[0]))
+
+    def _add_in_edges(self, g: nx.MultiDiGraph, key: str) -> None:
+        """A node's incoming edges, in the order the whole graph holds them. Only the first trace-path
+        edge counts, and with one there is no order to keep; with several, every incoming edge is read,
+        because the whole graph orders them by source, each source at its first edge of any type."""
+        label, _, node_id = key.partition(":")
+        sql = (
+            "SELECT type, src_label, src, props FROM edges WHERE dst_label = ? AND dst = ? {only} "
+            "ORDER BY type, src_label, src"
+        )
+        rows = self.db.execute(sql.format(only=f"AND type IN ({_PATH_SQL})"), (label, node_id)).fetchall()
+        if len(rows) > 1:
+            rows = self.db.execute(sql.format(only=""), (label, node_id)).fetchall()
+        for t, sl, s, props in rows:
+            src = f"{sl}:{s}"
+            if src not in g:
+                self._add_node(g, src)
+            g.add_edge(src, key, key=t, type=t, **orjson.loads(props))
+
+    def trace_graph(self, event_id: str, limit: int = 40) -> nx.MultiDiGraph:
+        """The part of the graph `trace` reads for this event id: its calls and their paths back."""
+        from trailgraph.twins import path_in_edge
+
+        g = nx.MultiDiGraph()
+        expanded: set[str] = set()
+        try:
+            calls = self.db.execute(
+                "SELECT id, props FROM nodes "
+                "WHERE label = 'APICall' AND json_extract(props, '$.eventId') = ?",
+                (event_id,),
+            ).fetchall()
+            for call_id, props in calls:
+                g.add_node(f"APICall:{call_id}", label="APICall", id=call_id, **orjson.loads(props))
+            for call_id, _props in calls:
+                key = f"APICall:{call_id}"
+                for _ in range(limit):
+                    if key not in expanded:
+                        expanded.add(key)
+                        self._add_in_edges(g, key)
+                    step = path_in_edge(g, key)
+                    if step is None:
+                        break
+                    key = step[0]
+        except sqlite3.Error as exc:
+            raise StoreError(self._explain(exc)) from exc
+        return g
+
     def run(self, query: str, params: dict[str, Any]) -> list[Row]:
         from trailgraph.twins import run_twin
 
+        if query == "trace" and self._graph is None and isinstance(params.get("eventId"), str):
+            return run_twin(self.trace_graph(params["eventId"]), query, params)
         return run_twin(self.graph(), query, params)
 
     def counts(self) -> tuple[dict[str, int], dict[str, int]]:

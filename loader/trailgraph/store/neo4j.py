@@ -9,8 +9,8 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
-from trailgraph.facts import GraphBatch
-from trailgraph.link import LinkFacts
+from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props
+from trailgraph.link import LinkFacts, link
 from trailgraph.schema import DERIVED_TYPES, EDGES, KEY, NODES
 from trailgraph.store.base import Row, StoreError
 
@@ -30,21 +30,41 @@ def schema_statements() -> list[str]:
         f"CREATE INDEX {t.lower()}_group IF NOT EXISTS FOR ()-[r:{t}]-() ON (r.group)"
         for t in (*DERIVED_TYPES, "PERFORMED")
     ]
+    # The linker's console SwitchRole lookup: a composite index holds only nodes with both properties,
+    # so it finds a slot's SwitchRole calls without reading every call its sessions made.
+    stmts.append(
+        "CREATE INDEX apicall_actorslot_switchfrom IF NOT EXISTS "
+        "FOR (n:APICall) ON (n.actorSlot, n.switchFrom)"
+    )
     return stmts
 
 
-def _node_rows(batch: GraphBatch) -> dict[str, list[dict[str, Any]]]:
+def _node_rows(nodes: dict[NodeRef, Props]) -> dict[str, list[dict[str, Any]]]:
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for (label, node_id), props in batch.nodes.items():
+    for (label, node_id), props in nodes.items():
         rows[label].append({"id": node_id, "props": props})
     return rows
 
 
-def _edge_rows(batch: GraphBatch) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+def _edge_rows(edges: dict[EdgeKey, Props]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
     rows: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for (t, (sl, s), (dl, d)), props in batch.edges.items():
+    for (t, (sl, s), (dl, d)), props in edges.items():
         rows[(t, sl, dl)].append({"s": s, "d": d, "props": props})
     return rows
+
+
+def _chunks(rows: list[Any], size: int = 10_000) -> list[list[Any]]:
+    """UNWIND lists of at most 10,000 rows: larger ones only cost the server memory."""
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+_REPLACED = (*DERIVED_TYPES, "PERFORMED")
+_STRUCTURAL = frozenset(e.type for e in EDGES if e.type not in _REPLACED)
+"""Edge types only records write: never derived, never deleted, no properties."""
+_UNCACHED = frozenset({"APICall"})
+"""Calls are written once each: remembering them would only cost memory."""
+_KNOWN_MAX = 500_000
+_MISSING = object()
 
 
 _KNOWN_TYPES = {e.type for e in EDGES}
@@ -65,6 +85,10 @@ class Neo4jStore:
         except (ServiceUnavailable, OSError, ValueError) as exc:
             raise StoreError(f"cannot reach Neo4j at {uri}: {exc}") from exc
         self._schema_ready = False
+        self._known: dict[NodeRef, Props] = {}
+        """Props this store object wrote (merged) for nodes other than calls: a batch that would write
+        the same values again skips them. A load is one store object, so this is what the load wrote."""
+        self._known_edges: set[EdgeKey] = set()
 
     def describe(self) -> str:
         return f"Neo4j {self.uri}" + (f" database {self.database}" if self.database else "")
@@ -85,27 +109,113 @@ class Neo4jStore:
             raise StoreError(f"Neo4j at {self.uri}: {exc}") from exc
         self._schema_ready = True
 
+    def _write_nodes(self, tx: neo4j.ManagedTransaction, nodes: dict[NodeRef, Props]) -> int:
+        created = 0
+        for label, rows in _node_rows(nodes).items():
+            assert label in _KNOWN_LABELS
+            for chunk in _chunks(rows):
+                summary = tx.run(
+                    f"UNWIND $rows AS row MERGE (n:{label} {{{KEY}: row.id}}) SET n += row.props", rows=chunk
+                ).consume()
+                if label == "APICall":
+                    created += summary.counters.nodes_created
+        return created
+
+    def _write_edges(self, tx: neo4j.ManagedTransaction, edges: dict[EdgeKey, Props]) -> None:
+        for (t, sl, dl), rows in _edge_rows(edges).items():
+            assert t in _KNOWN_TYPES and sl in _KNOWN_LABELS and dl in _KNOWN_LABELS
+            for chunk in _chunks(rows):
+                tx.run(
+                    f"UNWIND $rows AS row MATCH (a:{sl} {{{KEY}: row.s}}) MATCH (b:{dl} {{{KEY}: row.d}}) "
+                    f"MERGE (a)-[r:{t}]->(b) SET r += row.props",
+                    rows=chunk,
+                ).consume()
+
     def _write_tx(
         self, tx: neo4j.ManagedTransaction, batch: GraphBatch, pre: list[tuple[str, dict[str, Any]]]
     ) -> int:
         for query, params in pre:
             tx.run(query, params).consume()
-        created = 0
-        for label, rows in _node_rows(batch).items():
-            assert label in _KNOWN_LABELS
-            summary = tx.run(
-                f"UNWIND $rows AS row MERGE (n:{label} {{{KEY}: row.id}}) SET n += row.props", rows=rows
-            ).consume()
-            if label == "APICall":
-                created += summary.counters.nodes_created
-        for (t, sl, dl), rows in _edge_rows(batch).items():
-            assert t in _KNOWN_TYPES and sl in _KNOWN_LABELS and dl in _KNOWN_LABELS
-            tx.run(
-                f"UNWIND $rows AS row MATCH (a:{sl} {{{KEY}: row.s}}) MATCH (b:{dl} {{{KEY}: row.d}}) "
-                f"MERGE (a)-[r:{t}]->(b) SET r += row.props",
-                rows=rows,
-            ).consume()
+        created = self._write_nodes(tx, batch.nodes)
+        self._write_edges(tx, batch.edges)
         return created
+
+    def _ingest_tx(
+        self,
+        tx: neo4j.ManagedTransaction,
+        nodes: dict[NodeRef, Props],
+        edges: dict[EdgeKey, Props],
+        slots: set[str],
+        shared: set[str],
+    ) -> tuple[int, dict[NodeRef, Props]]:
+        created = self._write_nodes(tx, nodes)
+        self._write_edges(tx, edges)
+        if not slots and not shared:
+            return created, {}
+        decided = link(self._link_facts(tx, slots, shared), slots, shared)
+        groups = sorted(slots | {f"shared:{s}" for s in shared})
+        decided_nodes = self._unknown_nodes(decided.nodes)
+        self._replace_tx(tx, groups, decided.edges)
+        self._write_nodes(tx, decided_nodes)
+        return created, decided_nodes
+
+    def _replace_tx(
+        self, tx: neo4j.ManagedTransaction, groups: list[str], edges: dict[EdgeKey, Props]
+    ) -> None:
+        """Drop the derived edges of these groups and merge the new decision, touching only what differs:
+        an edge decided again as it was stays (deleting and re-creating it gives the same edge)."""
+        old: dict[EdgeKey, list[tuple[str, Props]]] = defaultdict(list)
+        for t in _REPLACED:
+            for chunk in _chunks(groups):
+                for r in tx.run(
+                    f"MATCH (a)-[r:{t}]->(b) WHERE r.group IN $groups "
+                    "RETURN labels(a)[0] AS sl, a.id AS s, labels(b)[0] AS dl, b.id AS d, "
+                    "elementId(r) AS rid, properties(r) AS props",
+                    groups=chunk,
+                ):
+                    old[(t, (r["sl"], r["s"]), (r["dl"], r["d"]))].append((r["rid"], dict(r["props"])))
+        drop: list[str] = []
+        reset: list[dict[str, Any]] = []
+        merge: dict[EdgeKey, Props] = {}
+        for key, copies in old.items():
+            props = edges.get(key)
+            if props is None:
+                drop.extend(rid for rid, _ in copies)
+                continue
+            (rid, before), *extra = copies
+            drop.extend(r for r, _ in extra)
+            if before != props:
+                reset.append({"rid": rid, "props": props})
+        for key, props in edges.items():
+            if key not in old:
+                merge[key] = props
+        for chunk in _chunks(drop):
+            tx.run(
+                "UNWIND $ids AS rid MATCH ()-[r]->() WHERE elementId(r) = rid DELETE r", ids=chunk
+            ).consume()
+        for chunk in _chunks(reset):
+            tx.run(
+                "UNWIND $rows AS row MATCH ()-[r]->() WHERE elementId(r) = row.rid SET r = row.props",
+                rows=chunk,
+            ).consume()
+        self._write_edges(tx, merge)
+
+    def _unknown_nodes(self, nodes: dict[NodeRef, Props]) -> dict[NodeRef, Props]:
+        """The nodes whose props would change what this store object last wrote for them."""
+        known = self._known
+        out: dict[NodeRef, Props] = {}
+        for ref, props in nodes.items():
+            seen = known.get(ref)
+            if seen is None or any(seen.get(k, _MISSING) != v for k, v in props.items()):
+                out[ref] = props
+        return out
+
+    def _remember(self, nodes: dict[NodeRef, Props]) -> None:
+        known = self._known
+        for ref, props in nodes.items():
+            if ref[0] not in _UNCACHED:
+                seen = known.get(ref)
+                known[ref] = {**seen, **props} if seen else dict(props)
 
     def _execute(self, batch: GraphBatch, pre: list[tuple[str, dict[str, Any]]]) -> int:
         self.ensure_schema()
@@ -113,18 +223,43 @@ class Neo4jStore:
             with self._session() as session:
                 return int(session.execute_write(self._write_tx, batch, pre))
         except (ServiceUnavailable, OSError) as exc:
-            raise StoreError(
-                f"lost Neo4j at {self.uri} during the write: {exc}; re-run the same load "
-                "to complete the graph"
-            ) from exc
+            raise self._lost(exc) from exc
         except Neo4jError as exc:
             raise StoreError(f"Neo4j at {self.uri}: {exc}") from exc
+
+    def _lost(self, exc: Exception) -> StoreError:
+        self._known.clear()
+        self._known_edges.clear()
+        return StoreError(
+            f"lost Neo4j at {self.uri} during the write: {exc}; re-run the same load to complete the graph"
+        )
 
     def write(self, batch: GraphBatch) -> int:
         return self._execute(batch, [])
 
-    def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts:
+    def ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
+        """One transaction: merge what this store object has not already written (unchanged nodes and
+        structural edges it wrote earlier are skipped), then re-decide every group the batch touches."""
         self.ensure_schema()
+        known_edges = self._known_edges
+        nodes = self._unknown_nodes(batch.nodes)
+        edges = {k: p for k, p in batch.edges.items() if p or k not in known_edges}
+        try:
+            with self._session() as session:
+                created, decided_nodes = session.execute_write(self._ingest_tx, nodes, edges, slots, shared)
+        except (ServiceUnavailable, OSError) as exc:
+            raise self._lost(exc) from exc
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j at {self.uri}: {exc}") from exc
+        if len(self._known) > _KNOWN_MAX or len(known_edges) > _KNOWN_MAX:
+            self._known.clear()
+            known_edges.clear()
+        self._remember(nodes)
+        self._remember(decided_nodes)
+        known_edges.update(k for k, p in edges.items() if not p and k[0] in _STRUCTURAL)
+        return int(created)
+
+    def _link_facts(self, tx: neo4j.ManagedTransaction, slots: set[str], shared: set[str]) -> LinkFacts:
         query = (
             "CALL () { MATCH (c:APICall) WHERE c.issuedSlot IN $slots RETURN c "
             "UNION MATCH (c:APICall) WHERE c.actorSlot IN $slots AND c.switchFrom IS NOT NULL RETURN c "
@@ -132,18 +267,20 @@ class Neo4jStore:
             "RETURN properties(c) AS props"
         )
         params = {"slots": sorted(slots), "shared": sorted(shared)}
-        with self._session(read_only=True) as session:
-            calls = [dict(r["props"]) for r in session.run(query, params)]
-            sessions = [
-                dict(r["props"])
-                for r in session.run(
-                    "MATCH (s:Session) WHERE s.slot IN $slots RETURN properties(s) AS props", params
-                )
-            ]
+        calls = [dict(r["props"]) for r in tx.run(query, params)]
+        sessions = [
+            dict(r["props"])
+            for r in tx.run("MATCH (s:Session) WHERE s.slot IN $slots RETURN properties(s) AS props", params)
+        ]
         return LinkFacts(calls=calls, sessions=sessions)
 
+    def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts:
+        self.ensure_schema()
+        with self._session(read_only=True) as session:
+            return session.execute_read(self._link_facts, slots, shared)
+
     def replace_derived(self, groups: set[str], batch: GraphBatch) -> None:
-        types = "|".join((*DERIVED_TYPES, "PERFORMED"))
+        types = "|".join(_REPLACED)
         pre = [(f"MATCH ()-[r:{types}]->() WHERE r.group IN $groups DELETE r", {"groups": sorted(groups)})]
         self._execute(batch, pre)
 
@@ -164,6 +301,16 @@ class Neo4jStore:
         except (ServiceUnavailable, OSError) as exc:
             raise StoreError(f"cannot reach Neo4j at {self.uri}: {exc}") from exc
 
+    def write_query(self, text: str, params: dict[str, Any]) -> None:
+        """One write statement in its own transaction (bulk import's finishing touches)."""
+        try:
+            with self._session() as session:
+                session.execute_write(lambda tx: tx.run(text, params).consume())
+        except (ServiceUnavailable, OSError) as exc:
+            raise StoreError(f"cannot reach Neo4j at {self.uri}: {exc}") from exc
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j at {self.uri}: {exc}") from exc
+
     def counts(self) -> tuple[dict[str, int], dict[str, int]]:
         nodes: dict[str, int] = {}
         edges: dict[str, int] = {}
@@ -180,6 +327,8 @@ class Neo4jStore:
 
     def clear(self) -> None:
         """Empty the database (tests, and `trailgraph reset`)."""
+        self._known.clear()
+        self._known_edges.clear()
         with self._session() as session:
             session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 

@@ -1,0 +1,249 @@
+"""Query latency on both backends, and how it grows with the trail.
+
+    python bench/latency.py --sizes 100000,1000000 [--samples 300] [--query-samples 10]
+
+For each size, on the simulated organisation `bench/load.py` uses (built and loaded into the embedded
+store if missing), the same graph is put into a private Neo4j server with `trailgraph.bulk` (CSV export
++ neo4j-admin import + finish: bench/load.py shows it is the graph a transactional load gives), and
+every canned query of `trailgraph.queries_catalog.catalog()` is run with parameters drawn from the data
+(seeded): event ids for `trace`, IAM users for `activity` and `timeline`, roles for `who-used`, access
+keys for `key`, all accounts (null) for `chains` and `gaps`.
+
+Embedded `trace` is measured three ways: cold (a new store object: open the file, then the first trace,
+which reads the call and walks its path with indexed reads), warm (more traces on that object), and on
+the whole graph once it is loaded into networkx (what every other embedded query needs; its load time is
+the "graph load" row). Neo4j rows are warm (the first query of each kind is reported separately). Every
+time is the median and p99 of wall-clock milliseconds, client included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import neo4j
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import command_line, machine, org, percentile, private_neo4j, run_child, trail
+
+from trailgraph.queries_catalog import DRAW_COLUMN, catalog, cypher_text
+from trailgraph.store.embedded import EmbeddedStore
+from trailgraph.store.neo4j import Neo4jStore
+from trailgraph.tracing import trace_events
+
+logging.getLogger("neo4j").setLevel(logging.ERROR)
+
+
+def draw(db: EmbeddedStore, label: str, k: int, rng: random.Random, column: str = "id") -> list[str]:
+    if column == "id":
+        values = [v for (v,) in db.db.execute("SELECT id FROM nodes WHERE label = ?", (label,))]
+    else:
+        values = [
+            v
+            for (v,) in db.db.execute(
+                f"SELECT json_extract(props, '$.{column}') FROM nodes WHERE label = ?", (label,)
+            )
+            if v is not None
+        ]
+    values.sort()
+    return rng.sample(values, min(k, len(values)))
+
+
+def param_sets(db: EmbeddedStore, samples: int, seed: int) -> dict[str, list[dict[str, Any]]]:
+    rng = random.Random(seed)
+    sets: dict[str, list[dict[str, Any]]] = {}
+    draws = {
+        "trace": ("eventId", draw(db, "APICall", samples, rng, "eventId")),
+        "activity": ("principal", draw(db, "IAMUser", samples, rng)),
+        "timeline": ("principal", draw(db, "IAMUser", samples, rng)),
+        "who-used": ("roleArn", draw(db, "Role", samples, rng)),
+        "key": ("accessKeyId", draw(db, "AccessKey", samples, rng)),
+    }
+    for name, query in catalog().items():
+        blank = dict.fromkeys(query.params)
+        if name in draws:
+            param, values = draws[name]
+            sets[name] = [{**blank, param: v} for v in values]
+        else:
+            sets[name] = [blank]
+    return sets
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def stats(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{statistics.median(values):,.1f} / {percentile(values, 99):,.1f}"
+
+
+def timed(fn: Any, *args: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    out = fn(*args)
+    return ms(time.perf_counter() - started), out
+
+
+def embedded_latency(db_path: Path, sets: dict[str, list[dict[str, Any]]], limit_s: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    ids = [p["eventId"] for p in sets["trace"]]
+    cold = []
+    for event_id in ids[:20]:
+        started = time.perf_counter()
+        store = EmbeddedStore(db_path)
+        trace_events(store, [event_id])
+        cold.append(ms(time.perf_counter() - started))
+        store.close()
+    out["trace cold (open + first trace)"] = cold
+    store = EmbeddedStore(db_path)
+    out["trace warm (indexed walk)"] = [timed(trace_events, store, [e])[0] for e in ids]
+    started = time.perf_counter()
+    store.graph()
+    out["graph load (whole store into networkx)"] = [ms(time.perf_counter() - started)]
+    out["trace on the loaded graph"] = [timed(trace_events, store, [e])[0] for e in ids]
+    for name, params in sets.items():
+        if name == "trace":
+            continue
+        times: list[float] = []
+        budget = time.perf_counter() + limit_s
+        for p in params:
+            times.append(timed(store.run, name, p)[0])
+            if time.perf_counter() > budget:
+                break
+        out[name] = times
+    store.close()
+    return out
+
+
+def neo4j_latency(store: Neo4jStore, sets: dict[str, list[dict[str, Any]]], limit_s: float) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    ids = [p["eventId"] for p in sets["trace"]]
+    out["trace first (cold caches)"] = [timed(trace_events, store, [ids[0]])[0]]
+    out["trace"] = [timed(trace_events, store, [e])[0] for e in ids]
+    for name, params in sets.items():
+        if name == "trace":
+            continue
+        text = cypher_text(name)
+        times: list[float] = []
+        budget = time.perf_counter() + limit_s
+        for p in params:
+            started = time.perf_counter()
+            try:
+                with store.driver.session(default_access_mode=neo4j.READ_ACCESS) as session:
+                    rows = [r.data() for r in session.run(neo4j.Query(text, timeout=limit_s), p)]
+                    for row in rows:
+                        row.pop(DRAW_COLUMN, None)
+            except neo4j.exceptions.Neo4jError as exc:
+                out[name + " (error)"] = [f"{type(exc).__name__}: {str(exc)[:80]}"]
+                break
+            times.append(ms(time.perf_counter() - started))
+            if time.perf_counter() > budget:
+                break
+        out[name] = times
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--samples", type=int, default=300, help="event ids traced per backend")
+    ap.add_argument("--query-samples", type=int, default=10, help="parameter sets per other query")
+    ap.add_argument("--seconds", type=float, default=300, help="time budget (and timeout) per query")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--root", type=Path, default=Path("/tmp/trailgraph-bench"))
+    ap.add_argument("--no-neo4j", action="store_true")
+    ap.add_argument("--no-embedded-queries", action="store_true", help="embedded: trace only (no graph)")
+    ap.add_argument("--neo4j-heap", default="2g")
+    ap.add_argument("--neo4j-pagecache", default="2g")
+    ap.add_argument("--bolt-port", type=int, default=7697)
+    ap.add_argument("--http-port", type=int, default=7484)
+    args = ap.parse_args(argv)
+    print(f"$ {command_line()}")
+    print(f"# {machine()}")
+    load_script = str(Path(__file__).resolve().parent / "load.py")
+    results: dict[int, dict[str, dict[str, Any]]] = {}
+    ctx = (
+        None
+        if args.no_neo4j
+        else private_neo4j(
+            args.root / "neo4j", args.bolt_port, args.http_port, args.neo4j_heap, args.neo4j_pagecache
+        )
+    )
+    server = ctx.__enter__() if ctx is not None else None
+    try:
+        for size in [int(s) for s in args.sizes.split(",") if s]:
+            org_dir = org(args.root, size)
+            db = org_dir / "embedded.db"
+            if not db.exists():
+                run_child([load_script, "--child", "embedded", str(trail(org_dir)), str(db), "1"])
+            store = EmbeddedStore(db)
+            sets = param_sets(store, args.samples, args.seed)
+            for name in sets:
+                if name != "trace":
+                    sets[name] = sets[name][: args.query_samples]
+            calls = store.counts()[0].get("APICall", 0)
+            store.close()
+            print(f"\n# {size:,} simulated events: {calls:,} APICall nodes ({db})", file=sys.stderr)
+            results[size] = {}
+            sets_e = {"trace": sets["trace"]} if args.no_embedded_queries else sets
+            results[size]["embedded"] = embedded_latency(db, sets_e, args.seconds)
+            if server is not None:
+                os.environ["BENCH_NEO4J_PID"] = str(server.pid)
+                bulk = run_child(
+                    [
+                        load_script,
+                        "--child",
+                        "bulk",
+                        str(db),
+                        str(server.home),
+                        str(server.bolt_port),
+                        str(server.http_port),
+                        server.heap,
+                        server.pagecache,
+                    ],
+                    env={"BENCH_NEO4J_PASSWORD": server.credentials[2]},
+                ).output
+                server.pid = int(bulk["pid"])
+                neo = Neo4jStore(*server.credentials, None)
+                results[size]["neo4j"] = neo4j_latency(neo, sets, args.seconds)
+                neo.close()
+            for backend, rows in results[size].items():
+                print(f"\n| {size:,} events, {backend} | median / p99 ms | runs |")
+                print("|---|---:|---:|")
+                for name, values in rows.items():
+                    if values and isinstance(values[0], str):
+                        print(f"| {name} | {values[0]} | |")
+                    else:
+                        print(f"| {name} | {stats(values)} | {len(values)} |")
+            sys.stdout.flush()
+    finally:
+        if ctx is not None:
+            ctx.__exit__(None, None, None)
+    sizes = sorted(results)
+    if len(sizes) > 1:
+        first, last = sizes[0], sizes[-1]
+        print(f"\n| median ms | {' | '.join(f'{s:,}' for s in sizes)} | x ({last:,} / {first:,}) |")
+        print("|---|" + "---:|" * (len(sizes) + 1))
+        for backend in ("embedded", "neo4j"):
+            names = [n for n in results[first].get(backend, {}) if not n.endswith("(error)")]
+            for name in names:
+                meds = []
+                for s in sizes:
+                    values = results[s].get(backend, {}).get(name) or []
+                    meds.append(statistics.median(values) if values else float("nan"))
+                ratio = meds[-1] / meds[0] if meds[0] else float("nan")
+                print(f"| {backend}: {name} | {' | '.join(f'{m:,.1f}' for m in meds)} | {ratio:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
