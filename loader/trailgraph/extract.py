@@ -131,7 +131,7 @@ def _d(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _account_of_arn(arn: str | None) -> str | None:
+def account_of_arn(arn: str | None) -> str | None:
     if arn and arn.startswith("arn:"):
         parts = arn.split(":")
         if len(parts) > 4 and parts[4]:
@@ -139,22 +139,29 @@ def _account_of_arn(arn: str | None) -> str | None:
     return None
 
 
+def user_or_root_label(arn: str) -> str | None:
+    """`Root` or `IAMUser` for ARNs that name one (SwitchFrom, sessionIssuer), else None."""
+    if arn.endswith(":root"):
+        return "Root"
+    return "IAMUser" if ":user/" in arn else None
+
+
 def _principal_node(batch: GraphBatch, arn: str) -> NodeRef | None:
     """An IAM user or root named by ARN (SwitchFrom, sessionIssuer)."""
-    account = _account_of_arn(arn)
-    if arn.endswith(":root"):
-        ref = batch.node("Root", arn, arn=arn, account=account, name="root")
-    elif ":user/" in arn:
-        ref = batch.node("IAMUser", arn, arn=arn, account=account, name=arn.rsplit("/", 1)[-1])
-    else:
+    label = user_or_root_label(arn)
+    if label is None:
         return None
+    account = account_of_arn(arn)
+    ref = batch.node(
+        label, arn, arn=arn, account=account, name="root" if label == "Root" else arn.rsplit("/", 1)[-1]
+    )
     if account:
         batch.edge("IN_ACCOUNT", ref, batch.node("Account", account))
     return ref
 
 
 def _role_node(batch: GraphBatch, role_arn: str) -> NodeRef:
-    account = _account_of_arn(role_arn)
+    account = account_of_arn(role_arn)
     ref = batch.node("Role", role_arn, arn=role_arn, account=account, name=role_arn.rsplit("/", 1)[-1])
     if account:
         batch.edge("IN_ACCOUNT", ref, batch.node("Account", account))
@@ -373,7 +380,7 @@ def _actor(
     kind = call["actorType"]
     arn = _s(ui.get("arn"))
     principal_id = _s(ui.get("principalId"))
-    ui_account = _s(ui.get("accountId")) or _account_of_arn(arn)
+    ui_account = _s(ui.get("accountId")) or account_of_arn(arn)
     key = _s(ui.get("accessKeyId"))
     if key == "HIDDEN_DUE_TO_SECURITY_REASONS":
         key = None
@@ -601,7 +608,7 @@ def _issuance(
         creationDate=event_time,
         accessKeyId=key,
         arn=arn,
-        account=_account_of_arn(arn),
+        account=account_of_arn(arn),
         kind=kind,
         name=who.rsplit("/", 1)[-1].split(":", 1)[-1],
         expiration=expiration,

@@ -22,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from trailgraph.extract import user_or_root_label
 from trailgraph.facts import GraphBatch, NodeRef
 
 Props = dict[str, Any]
@@ -108,13 +109,12 @@ def _link_slot(
                 rule = "console-switchrole" if switch_ids else "principal-and-creation-time"
                 _issued_edge(out, slot, ref, copies, rule, "strong", switch_ids)
                 for arn in switch_from:
-                    if arn.endswith(":root") or ":user/" in arn:
-                        target = ("Root" if arn.endswith(":root") else "IAMUser", arn)
-                        out.edge("SWITCHED_FROM", ref, target, group=slot, evidence=switch_ids)
+                    if target_label := user_or_root_label(arn):
+                        out.edge("SWITCHED_FROM", ref, (target_label, arn), group=slot, evidence=switch_ids)
         elif not issued:
-            issuer = session.get("issuerArn")
-            if kind == "federated" and issuer and (issuer.endswith(":root") or ":user/" in issuer):
-                label = "Root" if issuer.endswith(":root") else "IAMUser"
+            issuer = str(session.get("issuerArn") or "")
+            label = user_or_root_label(issuer) if kind == "federated" else None
+            if label:
                 out.edge(
                     "OPENED",
                     (label, issuer),

@@ -9,17 +9,12 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
+from trailgraph.extract import account_of_arn
+
 Node = dict[str, Any]
 Rel = dict[str, Any]
 
 _WORKLOAD_HINTS = ("token.actions.githubusercontent.com", "oidc.eks.", "gitlab", "circleci", "bitbucket")
-
-
-def _account_of_arn(arn: str | None) -> str | None:
-    if arn and arn.startswith("arn:"):
-        parts = arn.split(":")
-        return parts[4] or None if len(parts) > 4 else None
-    return None
 
 
 def describe(node: Node) -> dict[str, Any]:
@@ -137,7 +132,7 @@ def _gaps(top: Node, path_nodes: list[Node]) -> list[dict[str, Any]]:
         ]
     if label == "Session":
         status = top.get("link") or "missing"
-        account = top.get("account") or _account_of_arn(top.get("arn"))
+        account = top.get("account") or account_of_arn(top.get("arn"))
         note = top.get("linkNote") or f"no STS event issuing this session is loaded ({status})"
         if status in ("missing", "unmatched-key"):
             note += (
