@@ -22,6 +22,7 @@ from rich.console import Console
 
 from trailgraph import render
 from trailgraph.backend import DEFAULT_STORE, BackendConfig, open_store
+from trailgraph.load import BATCH_RECORDS
 from trailgraph.store.base import GraphStore, StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -192,6 +193,20 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     show_default=True,
     help="S3: concurrent downloads, overlapping with parsing.",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Parse and extract in this many extra processes while this one writes (same graph).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 1_000_000),
+    default=BATCH_RECORDS,
+    show_default=True,
+    help="Records per transaction: smaller commits sooner and holds less memory, larger loads faster.",
+)
 @click.option("--lookup-events", is_flag=True, help="Read the CloudTrail LookupEvents API instead of files.")
 @click.option("--start", callback=_moment, help="LookupEvents: first time (required with --lookup-events).")
 @click.option("--end", callback=_moment, help="LookupEvents: last time (default: now).")
@@ -214,6 +229,8 @@ def load(
     region: tuple[str, ...],
     profile: str | None,
     workers: int,
+    processes: int,
+    batch_size: int,
     lookup_events: bool,
     start: datetime | None,
     end: datetime | None,
@@ -255,7 +272,13 @@ def load(
         blobs, total = select_sources(list(paths), options)
         with render.load_progress(err, total) as progress:
             summary = load_blobs(
-                store, blobs, strict=strict, on_progress=progress.update, on_problem=progress.problem
+                store,
+                blobs,
+                strict=strict,
+                on_progress=progress.update,
+                on_problem=progress.problem,
+                workers=processes,
+                batch_records=batch_size,
             )
     except StrictStop as stop:
         err.print(f"[red]stopped (--strict):[/red] {stop}")

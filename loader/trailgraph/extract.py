@@ -300,7 +300,7 @@ class _ActorFacts:
 
 
 _ACTOR_MEMO: dict[tuple[Any, ...], _ActorFacts] = {}
-_ACTOR_MEMO_MAX = 50_000
+_ACTOR_MEMO_MAX = 20_000
 
 
 def _memo_actor(

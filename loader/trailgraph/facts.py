@@ -7,6 +7,7 @@ merged: writing a fact twice is the same as writing it once.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,3 +89,10 @@ class GraphBatch:
 
     def __len__(self) -> int:
         return len(self.nodes) + len(self.edges)
+
+
+def trim_oldest(cache: dict[Any, Any], limit: int) -> None:
+    """Keep a cache bounded: past `limit` entries, drop the oldest ones down to half of it."""
+    if len(cache) > limit:
+        for key in list(itertools.islice(cache, len(cache) - limit // 2)):
+            del cache[key]

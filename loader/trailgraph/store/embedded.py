@@ -25,7 +25,7 @@ from typing import Any
 import networkx as nx
 import orjson
 
-from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props
+from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, link
 from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
@@ -63,7 +63,8 @@ _REPLACED = (*DERIVED_TYPES, "PERFORMED")
 _REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
 _PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
 _CHUNK = 500
-_KNOWN_MAX = 500_000
+_KNOWN_MAX = 200_000
+"""Entries each of `_known` and `_known_edges` keep (the oldest go first): ~100 MB."""
 _STRUCTURAL = frozenset(t for t in EDGE_TYPES if t not in _REPLACED)
 """Edge types only records write (never derived, never deleted)."""
 
@@ -135,7 +136,7 @@ class EmbeddedStore:
         self._graph: nx.MultiDiGraph | None = None
         self._known: dict[NodeRef, Props] = {}
         """Props of non-APICall nodes as stored when this connection last committed."""
-        self._known_edges: set[EdgeKey] = set()
+        self._known_edges: dict[EdgeKey, None] = {}
         """Structural edges stored (with no props) when this connection last committed."""
         self._version: int | None = None
 
@@ -170,12 +171,10 @@ class EmbeddedStore:
         try:
             self.db.execute("BEGIN IMMEDIATE")
             version = self.db.execute("PRAGMA data_version").fetchone()[0]
-            if (
-                version != self._version
-                or len(self._known) > _KNOWN_MAX
-                or len(self._known_edges) > _KNOWN_MAX
-            ):
+            if version != self._version:
                 self._forget()  # another connection committed: what we knew may be stale
+            trim_oldest(self._known, _KNOWN_MAX)
+            trim_oldest(self._known_edges, _KNOWN_MAX)
             self._version = version
             result = work(*args)
             self.db.execute("COMMIT")
@@ -195,7 +194,7 @@ class EmbeddedStore:
 
     def _forget(self) -> None:
         self._known = {}
-        self._known_edges = set()
+        self._known_edges = {}
 
     def _stored_props(self, refs: list[NodeRef]) -> dict[NodeRef, str]:
         by_label: dict[str, list[str]] = {}
@@ -270,7 +269,7 @@ class EmbeddedStore:
             t, s, d = key
             rows.append((t, s[0], s[1], d[0], d[1], props.get("group"), _dumps(props)))
             if t in _STRUCTURAL and not props:
-                known.add(key)
+                known[key] = None
         if rows:
             self.db.executemany(_MERGE_EDGE, rows)
 

@@ -9,7 +9,7 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
-from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props
+from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, link
 from trailgraph.schema import DERIVED_TYPES, EDGES, KEY, NODES
 from trailgraph.store.base import Row, StoreError
@@ -63,7 +63,7 @@ _STRUCTURAL = frozenset(e.type for e in EDGES if e.type not in _REPLACED)
 """Edge types only records write: never derived, never deleted, no properties."""
 _UNCACHED = frozenset({"APICall"})
 """Calls are written once each: remembering them would only cost memory."""
-_KNOWN_MAX = 500_000
+_KNOWN_MAX = 200_000
 _MISSING = object()
 
 
@@ -88,7 +88,7 @@ class Neo4jStore:
         self._known: dict[NodeRef, Props] = {}
         """Props this store object wrote (merged) for nodes other than calls: a batch that would write
         the same values again skips them. A load is one store object, so this is what the load wrote."""
-        self._known_edges: set[EdgeKey] = set()
+        self._known_edges: dict[EdgeKey, None] = {}
 
     def describe(self) -> str:
         return f"Neo4j {self.uri}" + (f" database {self.database}" if self.database else "")
@@ -251,12 +251,11 @@ class Neo4jStore:
             raise self._lost(exc) from exc
         except Neo4jError as exc:
             raise StoreError(f"Neo4j at {self.uri}: {exc}") from exc
-        if len(self._known) > _KNOWN_MAX or len(known_edges) > _KNOWN_MAX:
-            self._known.clear()
-            known_edges.clear()
+        trim_oldest(self._known, _KNOWN_MAX)
+        trim_oldest(known_edges, _KNOWN_MAX)
         self._remember(nodes)
         self._remember(decided_nodes)
-        known_edges.update(k for k, p in edges.items() if not p and k[0] in _STRUCTURAL)
+        known_edges.update((k, None) for k, p in edges.items() if not p and k[0] in _STRUCTURAL)
         return int(created)
 
     def _link_facts(self, tx: neo4j.ManagedTransaction, slots: set[str], shared: set[str]) -> LinkFacts:
