@@ -9,6 +9,7 @@ server is the only way to get a separate database.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import resource
 import shlex
@@ -29,6 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 LIB = REPO / ".neo4j" / "lib"
 NEO4J_SH = REPO / "tools" / "neo4j" / "neo4j.sh"
 PASSWORD = "trailgraph-bench"
+
+logging.getLogger("neo4j").setLevel(logging.ERROR)  # no retry warnings while a server starts
 
 
 def command_line() -> str:

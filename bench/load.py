@@ -100,10 +100,15 @@ class RssSampler:
         return round(self.peak / 1024, 1)
 
 
-def _blobs(root: Path) -> Any:
+def _blobs(root: Path, budget: float = 0.0) -> Any:
+    """The trail's files in load order; with a budget (seconds), only those handed out before it ends."""
     from trailgraph.sources.files import expand, iter_file_blobs
 
-    return iter_file_blobs(expand([str(root)]))
+    blobs = iter_file_blobs(expand([str(root)]))
+    if budget <= 0:
+        return blobs
+    deadline = time.perf_counter() + budget
+    return (b for b in blobs if time.perf_counter() < deadline)
 
 
 def _parse_count(data: tuple[str, bytes]) -> int:
@@ -157,7 +162,7 @@ def _neo4j(uri: str) -> Any:
     return Neo4jStore(uri, "neo4j", os.environ["BENCH_NEO4J_PASSWORD"], None)
 
 
-def child_neo4j(root: Path, uri: str, workers: int) -> dict[str, Any]:
+def child_neo4j(root: Path, uri: str, workers: int, budget: float) -> dict[str, Any]:
     from trailgraph.load import load_blobs
 
     store = _neo4j(uri)
@@ -165,7 +170,7 @@ def child_neo4j(root: Path, uri: str, workers: int) -> dict[str, Any]:
     store.ensure_schema()
     sampler = RssSampler()
     started = time.perf_counter()
-    summary = load_blobs(store, _blobs(root), workers=workers)
+    summary = load_blobs(store, _blobs(root, budget), workers=workers)
     seconds = time.perf_counter() - started
     store.close()
     return {
@@ -299,7 +304,7 @@ def child_main(args: argparse.Namespace) -> int:
     elif mode == "embedded":
         out = child_embedded(Path(rest[0]), Path(rest[1]), int(rest[2]))
     elif mode == "neo4j":
-        out = child_neo4j(Path(rest[0]), rest[1], int(rest[2]))
+        out = child_neo4j(Path(rest[0]), rest[1], int(rest[2]), float(rest[3]) if len(rest) > 3 else 0.0)
     elif mode == "limit":
         out = child_limit(Path(rest[0]), rest[1])
     elif mode == "naive":
@@ -320,6 +325,7 @@ def _rate(records: float, seconds: float) -> float:
 
 
 Row = tuple[str, str, str, str]
+ROWS = ("parse", "embedded", "neo4j", "limit", "naive", "bulk")
 
 
 def measure(
@@ -341,12 +347,23 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100000,1000000", help="simulated events, comma-separated")
-    ap.add_argument("--workers", type=int, default=1, help="extraction processes for the loads (0: none)")
+    ap.add_argument("--workers", type=int, default=0, help="extra extraction processes for the loads")
     ap.add_argument("--repeat", type=int, default=2, help="runs of each load measurement")
     ap.add_argument("--naive-sample", type=int, default=20_000)
     ap.add_argument("--root", type=Path, default=Path("/tmp/trailgraph-bench"))
     ap.add_argument("--no-neo4j", action="store_true")
     ap.add_argument("--bulk", action="store_true", help="also time CSV export + neo4j-admin import")
+    ap.add_argument(
+        "--only",
+        default=",".join(ROWS),
+        help=f"measurements to run, comma-separated from {','.join(ROWS)} (default: all)",
+    )
+    ap.add_argument(
+        "--neo4j-budget",
+        type=float,
+        default=0.0,
+        help="stop the transactional Neo4j load after this many seconds and report its rate so far",
+    )
     ap.add_argument("--neo4j-heap", default="2g")
     ap.add_argument("--neo4j-pagecache", default="2g")
     ap.add_argument("--bolt-port", type=int, default=7697)
@@ -359,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"$ {command_line()}")
     print(f"# {machine()}")
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    only = set(args.only.split(","))
+    if unknown := only - set(ROWS):
+        ap.error(f"--only: unknown measurement(s) {', '.join(sorted(unknown))}")
     args.root.mkdir(parents=True, exist_ok=True)
     script = str(Path(__file__).resolve())
     server_ctx = None
@@ -388,18 +408,25 @@ def main(argv: list[str] | None = None) -> int:
             if processes > 1:
                 child = ["parse", str(root), str(processes)]
                 measure(rows, f"parse alone, {processes} processes", script, child, args.repeat)
-            child = ["embedded", str(root), str(db), str(args.workers)]
-            measure(rows, f"embedded (workers={args.workers})", script, child, args.repeat)
+            if "embedded" in only or not db.exists():
+                child = ["embedded", str(root), str(db), str(args.workers)]
+                measure(rows, f"embedded (workers={args.workers})", script, child, args.repeat)
             if server is not None:
                 uri = server.uri
-                child = ["neo4j", str(root), uri, str(args.workers)]
-                measure(rows, f"neo4j (workers={args.workers})", script, child, args.repeat)
+                if "neo4j" in only:
+                    child = ["neo4j", str(root), uri, str(args.workers), str(args.neo4j_budget)]
+                    name = f"neo4j (workers={args.workers})"
+                    if args.neo4j_budget:
+                        name += f", first {args.neo4j_budget:.0f} s"
+                    measure(rows, name, script, child, args.repeat)
+            if server is not None and "limit" in only:
                 child = ["limit", str(db), uri]
                 limit = measure(rows, "neo4j limit: UNWIND CREATE", script, child, 1, records)
                 rows[-1] = (
                     *rows[-1][:3],
                     f"{int(limit['nodes']):,} nodes, {int(limit['edges']):,} relationships",
                 )
+            if server is not None and "naive" in only:
                 naive = run_child([script, "--child", "naive", str(root), uri, str(args.naive_sample)])
                 n_rate = _rate(float(naive.output["records"]), float(naive.output["seconds"]))
                 sample = int(naive.output["records"])
@@ -412,36 +439,36 @@ def main(argv: list[str] | None = None) -> int:
                         f"first {sample:,} events; {hours:,.1f} h for all",
                     )
                 )
-                if args.bulk:
-                    os.environ["BENCH_NEO4J_PID"] = str(server.pid)
-                    bulk = run_child(
-                        [
-                            script,
-                            "--child",
-                            "bulk",
-                            str(db),
-                            str(server.home),
-                            str(server.bolt_port),
-                            str(server.http_port),
-                            server.heap,
-                            server.pagecache,
-                        ]
-                    ).output
-                    server.pid = int(bulk["pid"])
-                    parts = {k: float(bulk[k]) for k in ("export_s", "import_s", "finish_s")}
-                    total = sum(parts.values())
-                    note = (
-                        f"export {parts['export_s']:.0f} s, import {parts['import_s']:.0f} s, "
-                        f"finish {parts['finish_s']:.0f} s; {bulk['csv_mb']} MB CSV"
+            if server is not None and args.bulk and "bulk" in only:
+                os.environ["BENCH_NEO4J_PID"] = str(server.pid)
+                bulk = run_child(
+                    [
+                        script,
+                        "--child",
+                        "bulk",
+                        str(db),
+                        str(server.home),
+                        str(server.bolt_port),
+                        str(server.http_port),
+                        server.heap,
+                        server.pagecache,
+                    ]
+                ).output
+                server.pid = int(bulk["pid"])
+                parts = {k: float(bulk[k]) for k in ("export_s", "import_s", "finish_s")}
+                total = sum(parts.values())
+                note = (
+                    f"export {parts['export_s']:.0f} s, import {parts['import_s']:.0f} s, "
+                    f"finish {parts['finish_s']:.0f} s; {bulk['csv_mb']} MB CSV"
+                )
+                rows.append(
+                    (
+                        "neo4j bulk: export + neo4j-admin + finish",
+                        f"{_rate(records, total):,.0f}",
+                        "-",
+                        note,
                     )
-                    rows.append(
-                        (
-                            "neo4j bulk: export + neo4j-admin + finish",
-                            f"{_rate(records, total):,.0f}",
-                            "-",
-                            note,
-                        )
-                    )
+                )
             width = max(len(r[0]) for r in rows)
             print(f"\n| {size:,} events ({records:,} records) | events/s | peak memory | |")
             print("|---|---:|---:|---|")

@@ -7,6 +7,8 @@
 #   tools/neo4j/neo4j.sh status   exit 0 if running and answering Bolt, 3 if not running, 1 otherwise
 #   tools/neo4j/neo4j.sh logs     tail .neo4j/logs/neo4j.log (logs -f to follow)
 #   tools/neo4j/neo4j.sh wipe     stop and delete .neo4j/data (the next start creates a fresh DBMS)
+#   tools/neo4j/neo4j.sh admin ARGS...   neo4j-admin on this server's home (e.g. database import full
+#                                 with the server stopped); heap NEO4J_ADMIN_HEAP (default 1g)
 #
 # Environment (all optional):
 #   NEO4J_PASSWORD      password of user neo4j           (default trailgraph-test, >= 8 chars)
@@ -546,8 +548,21 @@ do_wipe() {
     log "deleted ${DATA_DIR#"$REPO_ROOT"/}"
 }
 
+do_admin() {
+    running_pid >/dev/null && die "stop the server first: neo4j-admin needs it stopped ('neo4j.sh stop')"
+    check_java
+    do_fetch
+    mkdir -p "$DATA_DIR" "$LOGS_DIR" "$RUN_DIR" "$IMPORT_DIR" "$PLUGINS_DIR"
+    write_conf
+    local java
+    java="$(java_bin)"
+    # neo4j-admin import writes import.report into the working directory: keep it with the logs.
+    (cd "$LOGS_DIR" && NEO4J_HOME="$HOME_DIR" NEO4J_CONF="$CONF_DIR" \
+        "$java" "-Xmx${NEO4J_ADMIN_HEAP:-1g}" -cp "$LIB_DIR/*" org.neo4j.cli.AdminTool "$@")
+}
+
 usage() {
-    sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -560,6 +575,7 @@ main() {
         status) do_status ;;
         logs) do_logs "$@" ;;
         wipe) take_lock; do_wipe ;;
+        admin) take_lock; do_admin "$@" ;;
         -h | --help | help) usage ;;
         *) usage >&2; exit 2 ;;
     esac
