@@ -32,6 +32,7 @@ from trailgraph.records import Parsed, parse_blob
 from trailgraph.simulate import SimConfig, simulate
 from trailgraph.sources.blob import Blob
 from trailgraph.sources.files import expand, iter_file_blobs
+from trailgraph.store.base import StoreError
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
 from trailgraph.tracing import trace_events
@@ -75,6 +76,41 @@ def test_workers_load_the_same_graph_as_one_process(org: Path, tmp_path: Path) -
     b = load_blobs(parallel, iter_file_blobs(expand([str(org), str(CORPORA)])), workers=2)
     assert a.as_dict() == b.as_dict()
     assert dump(plain) == dump(parallel)
+
+
+def test_small_batches_written_behind_extraction_give_the_one_batch_graph(tmp_path: Path) -> None:
+    # Without re-delivered copies: a copy in a later batch merges its props again (last write wins), so
+    # with copies a few last-seen props (an Identity Center user's provider) follow the batch size.
+    simulate(SimConfig(seed=5, events=4_000, days=1, duplicates=False), tmp_path / "org")
+    trail = str(tmp_path / "org" / "AWSLogs")
+    whole = EmbeddedStore(tmp_path / "whole.db")
+    load_blobs(whole, iter_file_blobs(expand([trail])), batch_records=1_000_000)
+    small = EmbeddedStore(tmp_path / "small.db")
+    summary = load_blobs(small, iter_file_blobs(expand([trail])), batch_records=300)
+    assert summary.loaded == whole.counts()[0]["APICall"]
+    assert dump(small) == dump(whole)
+
+
+class _FailingStore(EmbeddedStore):
+    """Refuses its second batch, as a full disk or a lost server would."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.batches = 0
+
+    def ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
+        self.batches += 1
+        if self.batches == 2:
+            raise StoreError("disk full")
+        return super().ingest(batch, slots, shared)
+
+
+def test_a_batch_the_writer_thread_fails_stops_the_load_with_that_error(org: Path, tmp_path: Path) -> None:
+    store = _FailingStore(tmp_path / "fail.db")
+    with pytest.raises(StoreError, match="disk full"):
+        load_blobs(store, iter_file_blobs(expand([str(org)])), batch_records=500)
+    assert store.batches == 2  # nothing was written after the failure
+    assert store.counts()[0]["APICall"] <= 500  # only the first batch committed
 
 
 def test_a_blob_repeating_a_batched_event_is_redone_record_by_record(tmp_path: Path) -> None:

@@ -3,6 +3,10 @@
 Batches are written and linked one at a time (each in one transaction where the store allows), so an
 interrupted load leaves a consistent prefix and a re-run completes it (every write is a merge).
 
+A batch is written by one writer thread while the next is parsed and extracted: the store's own work
+(SQLite's C code, or waiting on Neo4j) releases the GIL, so the two overlap. Only one batch is ever in
+flight, and batches commit in order, so the graph is the one a sequential load gives.
+
 Records are extracted straight into the batch (no per-record batch to merge). With `workers`, blobs are
 parsed and extracted in worker processes, one blob per task and a bounded number in flight, while this
 process writes: the result is the same graph, because a blob's facts are merged only when none of its
@@ -16,6 +20,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
 
@@ -138,23 +143,48 @@ def load_blobs(
     batch_records: int = BATCH_RECORDS,
 ) -> LoadSummary:
     """Load every blob; `workers` > 0 parses and extracts in that many processes (same graph)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trailgraph-writer") as writer:
+        return _load(store, blobs, writer, strict, on_progress, on_problem, workers, batch_records)
+
+
+def _load(
+    store: GraphStore,
+    blobs: Iterable[Blob | Problem],
+    writer: ThreadPoolExecutor,
+    strict: bool,
+    on_progress: Callable[[LoadSummary], None] | None,
+    on_problem: Callable[[Problem], None] | None,
+    workers: int,
+    batch_records: int,
+) -> LoadSummary:
     summary = LoadSummary()
     batch = GraphBatch()
     pending = 0
     slots: set[str] = set()
     shared: set[str] = set()
     seen: set[str] = set()
+    writing: tuple[Future[int], int] | None = None
 
-    def flush() -> None:
-        nonlocal batch, pending, slots, shared
-        if pending:
-            new = store.ingest(batch, slots, shared)
+    def settle() -> None:
+        """Wait for the batch being written (its error, if any, is raised here) and count it."""
+        nonlocal writing
+        if writing is not None:
+            (future, records), writing = writing, None
+            new = future.result()
             summary.loaded += new
-            summary.duplicates += pending - new
+            summary.duplicates += records - new
             if on_progress:
                 on_progress(summary)
+
+    def flush(wait: bool = False) -> None:
+        nonlocal batch, pending, slots, shared, writing
+        settle()
+        if pending:
+            writing = (writer.submit(store.ingest, batch, slots, shared), pending)
         batch, pending, slots, shared = GraphBatch(), 0, set(), set()
         seen.clear()
+        if wait:
+            settle()
 
     def problem(p: Problem) -> None:
         summary.problems.append(p)
@@ -165,7 +195,7 @@ def load_blobs(
         if on_problem:
             on_problem(p)
         if strict and p.severity == "rejected":
-            flush()
+            flush(wait=True)
             raise StrictStop(p)
 
     def records_of(blob: Blob) -> None:
@@ -217,7 +247,7 @@ def load_blobs(
                 problem(blob)
             else:
                 records_of(blob)
-        flush()
+        flush(wait=True)
         return summary
 
     pool = _start_pool(workers)
@@ -252,7 +282,7 @@ def load_blobs(
                 done_blobs += 1
                 done_records += facts.records
                 facts_of(item, facts)
-        flush()
+        flush(wait=True)
         pool.close()
     except BaseException:
         pool.terminate()

@@ -125,7 +125,8 @@ class EmbeddedStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+            # A load writes from its writer thread; the connection is never used by two threads at once.
+            self.db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA cache_size=-131072")  # 128 MB: a batch's index pages stay in memory
