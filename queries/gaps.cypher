@@ -15,17 +15,16 @@
 //          :param until => null
 //          :param account => null
 CALL () {
-  MATCH (x:APICall)
-  WHERE ($since IS NULL OR x.eventTime >= $since) AND ($until IS NULL OR x.eventTime <= $until)
-  RETURN x
+  MATCH (o:AccountPrincipal) RETURN o
   UNION
-  MATCH (x:Session)
-  WHERE ($since IS NULL OR x.creationDate >= $since) AND ($until IS NULL OR x.creationDate <= $until)
-  RETURN x
+  MATCH (o:Session) RETURN o
+  UNION
+  MATCH (o:ExternalIdentity) WHERE o.type = 'Unknown' RETURN o
 }
+WITH o WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(x)
-WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
-  AND (o:AccountPrincipal OR o:Session OR (o:ExternalIdentity AND o.type = 'Unknown'))
+WHERE (x:APICall AND ($since IS NULL OR x.eventTime >= $since) AND ($until IS NULL OR x.eventTime <= $until))
+   OR (x:Session AND ($since IS NULL OR x.creationDate >= $since) AND ($until IS NULL OR x.creationDate <= $until))
 WITH q, o, x,
      CASE WHEN o:ExternalIdentity THEN o.provider ELSE o.account END AS missingAccount,
      CASE WHEN o:AccountPrincipal THEN 'cross-account caller'
@@ -41,6 +40,18 @@ WITH missingAccount, reason,
      collect({time: coalesce(x.eventTime, x.creationDate), eventId: x.eventId,
               deadEnd: coalesce(o.arn, o.id)}) AS seen,
      collect(q)[..5] AS p
+CALL (seen) {
+  UNWIND seen AS s
+  WITH s.eventId AS e, min(s.time) AS t WHERE e IS NOT NULL
+  ORDER BY t, e LIMIT 5
+  RETURN collect(e) AS exampleCalls
+}
+CALL (seen) {
+  UNWIND seen AS s
+  WITH s.deadEnd AS d, min(s.time) AS t
+  ORDER BY t, d LIMIT 5
+  RETURN collect(d) AS exampleDeadEnds
+}
 RETURN p,
        missingAccount AS account,
        reason,
@@ -49,10 +60,8 @@ RETURN p,
        sessions,
        firstSeen,
        lastSeen,
-       COLLECT { UNWIND seen AS s WITH s.eventId AS e, min(s.time) AS t WHERE e IS NOT NULL
-                 RETURN e ORDER BY t, e LIMIT 5 } AS exampleCalls,
-       COLLECT { UNWIND seen AS s WITH s.deadEnd AS d, min(s.time) AS t
-                 RETURN d ORDER BY t, d LIMIT 5 } AS exampleDeadEnds,
+       exampleCalls,
+       exampleDeadEnds,
        CASE reason
          WHEN 'cross-account caller' THEN 'load the CloudTrail of the caller account'
          WHEN 'no identity' THEN 'CloudTrail recorded no usable identity; nothing to load'
