@@ -93,6 +93,27 @@ def run_child(args: Sequence[str], env: dict[str, str] | None = None, timeout: f
     return ChildResult(seconds, peak, output)
 
 
+def bulk_import(server: Neo4jServer, db: Path) -> dict[str, Any]:
+    """The embedded store `db` into `server` by the bulk path (bench/load.py's `bulk` child: export,
+    neo4j-admin import with the server stopped, restart, finish); returns the child's timings."""
+    out = run_child(
+        [
+            str(REPO / "bench" / "load.py"),
+            "--child",
+            "bulk",
+            str(db),
+            str(server.home),
+            str(server.bolt_port),
+            str(server.http_port),
+            server.heap,
+            server.pagecache,
+        ],
+        env={"BENCH_NEO4J_PID": str(server.pid), "BENCH_NEO4J_PASSWORD": server.credentials[2]},
+    ).output
+    server.pid = int(out["pid"])  # the child restarted the server
+    return out
+
+
 def peak_rss_mb() -> float:
     """This process's peak RSS, plus the largest of the children it has waited for (workers)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import random
 import statistics
 import sys
@@ -32,7 +31,7 @@ import neo4j
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import command_line, machine, org, percentile, private_neo4j, run_child, trail
+from common import bulk_import, command_line, machine, org, percentile, private_neo4j, run_child, trail
 
 from trailgraph.queries_catalog import DRAW_COLUMN, catalog, cypher_text
 from trailgraph.store.embedded import EmbeddedStore
@@ -204,22 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             sets_e = {"trace": sets["trace"]} if args.no_embedded_queries else sets
             results[size]["embedded"] = embedded_latency(db, sets_e, args.seconds)
             if server is not None:
-                os.environ["BENCH_NEO4J_PID"] = str(server.pid)
-                bulk = run_child(
-                    [
-                        load_script,
-                        "--child",
-                        "bulk",
-                        str(db),
-                        str(server.home),
-                        str(server.bolt_port),
-                        str(server.http_port),
-                        server.heap,
-                        server.pagecache,
-                    ],
-                    env={"BENCH_NEO4J_PASSWORD": server.credentials[2]},
-                ).output
-                server.pid = int(bulk["pid"])
+                bulk_import(server, db)
                 neo = Neo4jStore(*server.credentials, None)
                 results[size]["neo4j"] = neo4j_latency(neo, sets, args.seconds)
                 neo.close()

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
     Neo4jServer,
+    bulk_import,
     command_line,
     machine,
     org,
@@ -132,16 +133,13 @@ def child_parse(root: Path, processes: int) -> dict[str, Any]:
     return {"records": records, "seconds": seconds, "peak_rss_mb": sampler.stop()}
 
 
-def child_embedded(root: Path, db: Path, workers: int) -> dict[str, Any]:
+def _timed_load(store: Any, blobs: Any, workers: int) -> dict[str, Any]:
+    """`load_blobs` into a ready store, timed, with the peak memory of this process tree; closes it."""
     from trailgraph.load import load_blobs
-    from trailgraph.store.embedded import EmbeddedStore
 
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
     sampler = RssSampler()
-    store = EmbeddedStore(db)
     started = time.perf_counter()
-    summary = load_blobs(store, _blobs(root), workers=workers)
+    summary = load_blobs(store, blobs, workers=workers)
     seconds = time.perf_counter() - started
     store.close()
     return {
@@ -149,8 +147,16 @@ def child_embedded(root: Path, db: Path, workers: int) -> dict[str, Any]:
         "loaded": summary.loaded,
         "seconds": seconds,
         "peak_rss_mb": sampler.stop(),
-        "db_mb": round(db.stat().st_size / 2**20, 1),
     }
+
+
+def child_embedded(root: Path, db: Path, workers: int) -> dict[str, Any]:
+    from trailgraph.store.embedded import EmbeddedStore
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    out = _timed_load(EmbeddedStore(db), _blobs(root), workers)
+    return {**out, "db_mb": round(db.stat().st_size / 2**20, 1)}
 
 
 def _neo4j(uri: str) -> Any:
@@ -163,22 +169,10 @@ def _neo4j(uri: str) -> Any:
 
 
 def child_neo4j(root: Path, uri: str, workers: int, budget: float) -> dict[str, Any]:
-    from trailgraph.load import load_blobs
-
     store = _neo4j(uri)
     store.clear()
     store.ensure_schema()
-    sampler = RssSampler()
-    started = time.perf_counter()
-    summary = load_blobs(store, _blobs(root, budget), workers=workers)
-    seconds = time.perf_counter() - started
-    store.close()
-    return {
-        "records": summary.records,
-        "loaded": summary.loaded,
-        "seconds": seconds,
-        "peak_rss_mb": sampler.stop(),
-    }
+    return _timed_load(store, _blobs(root, budget), workers)
 
 
 def child_limit(db: Path, uri: str) -> dict[str, Any]:
@@ -440,21 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             if server is not None and args.bulk and "bulk" in only:
-                os.environ["BENCH_NEO4J_PID"] = str(server.pid)
-                bulk = run_child(
-                    [
-                        script,
-                        "--child",
-                        "bulk",
-                        str(db),
-                        str(server.home),
-                        str(server.bolt_port),
-                        str(server.http_port),
-                        server.heap,
-                        server.pagecache,
-                    ]
-                ).output
-                server.pid = int(bulk["pid"])
+                bulk = bulk_import(server, db)
                 parts = {k: float(bulk[k]) for k in ("export_s", "import_s", "finish_s")}
                 total = sum(parts.values())
                 note = (

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, bounded
+from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, bounded, merge_props
 from trailgraph.records import Record
 
 ISSUING_EVENTS = frozenset(
@@ -349,19 +349,8 @@ def _memo_actor(
         if len(_ACTOR_MEMO) >= _ACTOR_MEMO_MAX:
             _ACTOR_MEMO.clear()
         _ACTOR_MEMO[key] = facts
-    nodes, edges = batch.nodes, batch.edges
-    for ref, props in facts.nodes:
-        existing = nodes.get(ref)
-        if existing is None:
-            nodes[ref] = dict(props)
-        else:
-            existing.update(props)
-    for edge_key, props in facts.edges:
-        existing = edges.get(edge_key)
-        if existing is None:
-            edges[edge_key] = dict(props)
-        else:
-            existing.update(props)
+    merge_props(batch.nodes, facts.nodes, copy=True)  # copies: the remembered facts are replayed again
+    merge_props(batch.edges, facts.edges, copy=True)
     call["accessKeyId"] = facts.access_key
     if facts.switch_from is not None:
         call["switchFrom"] = facts.switch_from

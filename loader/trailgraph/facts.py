@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,22 +74,22 @@ class GraphBatch:
     def absorb(self, other: GraphBatch) -> None:
         """`merge` for a batch built by `node`/`edge` (keys bounded, props clean): the same result, and
         `other`'s dicts may be taken over, so `other` must not be used afterwards."""
-        nodes, edges = self.nodes, self.edges
-        for ref, props in other.nodes.items():
-            existing = nodes.get(ref)
-            if existing is None:
-                nodes[ref] = props
-            else:
-                existing.update(props)
-        for key, props in other.edges.items():
-            existing = edges.get(key)
-            if existing is None:
-                edges[key] = props
-            else:
-                existing.update(props)
+        merge_props(self.nodes, other.nodes.items(), copy=False)
+        merge_props(self.edges, other.edges.items(), copy=False)
 
     def __len__(self) -> int:
         return len(self.nodes) + len(self.edges)
+
+
+def merge_props(into: dict[Any, Props], items: Iterable[tuple[Any, Props]], *, copy: bool) -> None:
+    """Merge each (key, props) over what `into` holds for that key: the batch's merge, without `node`'s
+    cleaning. `copy=False` takes the given dicts over (their owner must not use them afterwards)."""
+    for key, props in items:
+        existing = into.get(key)
+        if existing is not None:
+            existing.update(props)
+        else:
+            into[key] = dict(props) if copy else props
 
 
 def trim_oldest(cache: dict[Any, Any], limit: int) -> None:
