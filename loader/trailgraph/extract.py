@@ -29,6 +29,13 @@ ISSUING_EVENTS = frozenset(
     }
 )
 WORKLOAD_PROVIDERS = ("token.actions.githubusercontent.com", "oidc.eks.", "sts.windows.net", "gitlab")
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+ANONYMOUS = "ANONYMOUS_PRINCIPAL"
+CONSOLE_AGENTS = frozenset({"AWS Internal", "console.amazonaws.com", "signin.amazonaws.com"})
+"""User agents (and source addresses) the console's own calls carry. Browsers' `Mozilla/...` agents are
+not on the list: the JavaScript SDK sends them too."""
+CONSOLE_ISSUERS = frozenset({"AWS Internal", "signin.amazonaws.com"})
+"""`invokedBy` / `sourceIPAddress` of an STS call the console made for a SwitchRole or sign-in."""
 
 _TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$")
 
@@ -254,6 +261,9 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
     event_source = _s(record.get("eventSource")) or "?"
     shared = _s(record.get("sharedEventID"))
     read_only = record.get("readOnly")
+    error_code = _s(record.get("errorCode"))
+    user_agent = _s(record.get("userAgent"))
+    from_console = str(record.get("sessionCredentialFromConsole")).lower() == "true"
     call_props: dict[str, Any] = {
         "eventId": event_id,
         "eventName": event_name,
@@ -262,14 +272,18 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
         "account": account,
         "region": _s(record.get("awsRegion")),
         "sourceIPAddress": _s(record.get("sourceIPAddress")),
-        "userAgent": _s(record.get("userAgent")),
-        "errorCode": _s(record.get("errorCode")),
+        "userAgent": user_agent,
+        "errorCode": error_code,
+        "errorMessage": _s(record.get("errorMessage")),
+        "outcome": _s(_d(record.get("responseElements")).get("ConsoleLogin"))
+        if event_source == "signin.amazonaws.com"
+        else None,
         "readOnly": read_only if isinstance(read_only, bool) else None,
         "eventType": _s(record.get("eventType")),
         "requestId": _s(record.get("requestID")),
         "sharedEventId": shared,
-        "actorType": _s(ui.get("type")) or "Unknown",
-        "fromConsole": str(record.get("sessionCredentialFromConsole")).lower() == "true" or None,
+        "actorType": _s(ui.get("type")) or ("AWSService" if _s(ui.get("invokedBy")) else "Unknown"),
+        "fromConsole": from_console or None,
     }
     if account != "-":
         batch.node("Account", account)
@@ -280,6 +294,9 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
         call_props["actor"] = f"{actor[0]}:{actor[1]}"
         if actor[0] == "Session":
             call_props["actorSlot"] = batch.nodes[actor]["slot"]
+            if from_console or user_agent in CONSOLE_AGENTS:
+                # Console evidence kept on the session: its key was minted by the console (link.py).
+                batch.node(actor[0], actor[1], console=True)
         if not (call_props["actorType"] == "AWSAccount" and shared):
             batch.edge("PERFORMED", actor, ext.call, accessKeyId=call_props.get("accessKeyId"))
     if event_source == "sts.amazonaws.com" and event_name in ISSUING_EVENTS:
@@ -380,6 +397,8 @@ def _actor(
     mfa = str(attrs.get("mfaAuthenticated")).lower() == "true" if "mfaAuthenticated" in attrs else None
     issuer = _d(ctx.get("sessionIssuer"))
 
+    if kind == "IAMUser" and HIDDEN in (_s(ui.get("userName")), arn):
+        return _unknown(batch, HIDDEN, ui_account)  # a failed sign-in's unknown name: nobody
     if kind in ("IAMUser", "Root"):
         if not arn and kind == "IAMUser" and ui_account and _s(ui.get("userName")):
             arn = f"arn:aws:iam::{ui_account}:user/{ui['userName']}"
@@ -455,6 +474,8 @@ def _actor(
                 external_identity_ref(batch, "IdentityCenterUser", None, session_name, userId=user_id)
         return ref
 
+    if kind == "AWSAccount" and ANONYMOUS in (principal_id, ui_account):
+        return external_identity_ref(batch, "Anonymous", None, ANONYMOUS)
     if kind == "AWSAccount":
         acct = ui_account or "unknown"
         pid = principal_id or "unknown"
@@ -464,6 +485,7 @@ def _actor(
         return ref
 
     if kind == "AWSService":
+        # Also a userIdentity of only accountId + invokedBy: a service acting on its own (AwsServiceEvent).
         service = _s(ui.get("invokedBy")) or principal_id or "unknown-service"
         return batch.node("Service", service, name=service)
 
@@ -550,15 +572,17 @@ def _issuance(
     key = _s(creds.get("accessKeyId"))
     role_arn = _s(rp.get("roleArn"))
     role = _role_node(batch, role_arn) if role_arn else None
-    if role is not None and actor is not None:
-        batch.edge("ASSUMED", actor, role)
     call.update(
         roleArn=role_arn,
         roleSessionName=_s(rp.get("roleSessionName")),
         requestedSourceIdentity=_s(rp.get("sourceIdentity")),
     )
-    if key is None:
-        return  # failed call, or a record without its response
+    if key is None or call["errorCode"]:
+        return  # a failed call issued nothing (even one that echoes credentials), as a record without them
+    if role is not None and actor is not None:
+        batch.edge("ASSUMED", actor, role)
+    if CONSOLE_ISSUERS.intersection((_s(ui.get("invokedBy")), _s(record.get("sourceIPAddress")))):
+        call["consoleIssued"] = True
     expiration = normalize_expiration(creds.get("expiration"))
     assumed = _d(re_.get("assumedRoleUser"))
     federated = _d(re_.get("federatedUser"))

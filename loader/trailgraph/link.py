@@ -5,15 +5,21 @@ the STS calls that issued credentials for it (`issuedSlot`), the sessions seen u
 SwitchRole events. Cross-account copies group by sharedEventID. The linker re-decides a whole group
 each time any of its facts arrives, so load order never matters and a re-run changes nothing.
 
-Rules (each derived edge records `rule`, `confidence` and `evidence`):
+Rules (each derived edge records `rule`, `confidence`, `evidence` and the `basis` it rests on):
 - issued-key (exact): the session's key is the one the STS call returned, same principal and second.
-- principal-and-creation-time / console-switchrole (strong): console and Identity Center keys never
-  appear in an STS response; one issuing call in the slot links by principalId + creationDate.
-  Refused when that call's own key is in use (then another, unloaded issuance exists).
-- ambiguous: several issuing calls in the slot and the key matches none: no link, never a pick.
+- console-switchrole / console-credentials (strong): the console mints its own keys, which never appear
+  in an STS response, so the only issuing call of the slot links by principal + creation second, but
+  only where the record shows console credentials (a call of the session with
+  sessionCredentialFromConsole or a console agent, a SwitchRole in the slot, or the STS call made by
+  AWS Internal / signin), and never when that call's own key is in use.
+- same-service (strong): a session without a key whose every same-second issuance was made by one AWS
+  service (service-linked roles: only that service can assume them).
 - named-in-record (exact): IAM user and root sessions, and federated users whose issuer the record names.
 - caller-copy (exact): the role account's copy of a call (userIdentity AWSAccount) continues at the
   caller account's copy with the same sharedEventID.
+No link, and the trace stops saying why: `unmatched-key` (an SDK key no loaded call returned: its
+issuance is not loaded), `ambiguous` (several issuances, nothing decides), `no-key` (no key, no console
+evidence), `missing` (no issuance loaded).
 """
 
 from __future__ import annotations
@@ -71,19 +77,43 @@ def link(facts: LinkFacts, slots: set[str], shared: set[str]) -> GraphBatch:
     return out
 
 
+def _console_basis(session: Props, switch_ids: list[str], issued: list[Props]) -> list[str]:
+    """Why a session's key is console-minted (and so never in an STS response), or [] if nothing says so."""
+    basis = []
+    if session.get("console"):
+        basis.append("its calls were made with console credentials (sessionCredentialFromConsole / agent)")
+    if switch_ids:
+        basis.append("console SwitchRole in the same second")
+    if any(c.get("consoleIssued") for c in issued):
+        basis.append("the STS call was made by the console (AWS Internal / signin)")
+    return basis
+
+
+def _service_of(copies: list[Props]) -> str | None:
+    actors = {c.get("actor") for c in copies}
+    if len(actors) == 1:
+        (actor,) = actors
+        if isinstance(actor, str) and actor.startswith("Service:"):
+            return actor
+    return None
+
+
 def _link_slot(
     out: GraphBatch, slot: str, sessions: list[Props], issued: dict[str, list[Props]], switches: list[Props]
 ) -> None:
     used_keys = {s.get("accessKeyId") for s in sessions if s.get("used")}
     switch_ids = sorted(c["eventId"] for c in switches)
     switch_from = sorted({c["switchFrom"] for c in switches})
+    candidates = [c for copies in issued.values() for c in copies]
     for session in sorted(sessions, key=lambda s: s["id"]):
         ref: NodeRef = ("Session", session["id"])
         key = session.get("accessKeyId")
         kind = session.get("kind")
+        at = session.get("creationDate")
         status, note = "linked", None
+        basis = _console_basis(session, switch_ids, candidates) if key not in issued else []
         if key and key in issued:
-            _issued_edge(out, slot, ref, issued[key], "issued-key", "exact", [])
+            _issued_edge(out, slot, ref, issued[key], "issued-key", "exact", [], "the key it returned")
         elif kind in ("iamuser", "root"):
             owner_label = "Root" if kind == "root" else "IAMUser"
             out.edge(
@@ -96,47 +126,70 @@ def _link_slot(
                 group=slot,
                 evidence=[],
             )
-        elif len(issued) == 1:
-            ((issued_key, copies),) = issued.items()
-            if issued_key in used_keys:
-                status = "unmatched-key"
-                note = (
-                    f"key {key or '(none)'} is not the one issued at {session.get('creationDate')} "
-                    f"({issued_key}, itself in use): another issuance of this session name in this "
-                    "second is not loaded"
-                )
-            else:
-                rule = "console-switchrole" if switch_ids else "principal-and-creation-time"
-                _issued_edge(out, slot, ref, copies, rule, "strong", switch_ids)
-                for arn in switch_from:
-                    if target_label := user_or_root_label(arn):
-                        out.edge("SWITCHED_FROM", ref, (target_label, arn), group=slot, evidence=switch_ids)
+        elif not issued and kind == "federated" and user_or_root_label(str(session.get("issuerArn") or "")):
+            issuer = str(session["issuerArn"])
+            out.edge(
+                "OPENED",
+                (str(user_or_root_label(issuer)), issuer),
+                ref,
+                rule="named-in-record",
+                confidence="exact",
+                via="GetFederationToken",
+                group=slot,
+                evidence=[],
+            )
         elif not issued:
-            issuer = str(session.get("issuerArn") or "")
-            label = user_or_root_label(issuer) if kind == "federated" else None
-            if label:
-                out.edge(
-                    "OPENED",
-                    (label, issuer),
-                    ref,
-                    rule="named-in-record",
-                    confidence="exact",
-                    via="GetFederationToken",
-                    group=slot,
-                    evidence=[],
-                )
-            else:
-                status = "missing"
-                note = (
-                    f"no STS event issuing {session.get('arn') or session['id']} at "
-                    f"{session.get('creationDate') or 'an unknown time'} is loaded"
-                )
+            status = "missing"
+            note = f"no STS event issuing {session.get('arn') or session['id']} at {at or 'an unknown time'} is loaded"
+        elif basis and len(issued) == 1 and not used_keys.intersection(issued):
+            ((_issued_key, copies),) = issued.items()
+            rule = "console-switchrole" if switch_ids else "console-credentials"
+            _issued_edge(out, slot, ref, copies, rule, "strong", switch_ids, "; ".join(basis))
+            for arn in switch_from:
+                if target_label := user_or_root_label(arn):
+                    out.edge("SWITCHED_FROM", ref, (target_label, arn), group=slot, evidence=switch_ids)
+        elif not key and not basis and (service := _service_of(candidates)):
+            # Only the service can assume its service-linked role: every candidate names the same origin.
+            _issued_edge(
+                out,
+                slot,
+                ref,
+                candidates,
+                "same-service",
+                "strong",
+                [],
+                f"no key; all {len(issued)} issuances of this session name in this second "
+                f"were made by {service.partition(':')[2]}",
+            )
+        elif not basis and not key:
+            status = "no-key"
+            note = (
+                f"the record carries no access key and nothing shows console credentials: the "
+                f"{len(issued)} loaded issuance(s) of {session.get('name')} at {at} cannot be told "
+                "from one that is not loaded"
+            )
+        elif not basis:
+            status = "unmatched-key"
+            note = (
+                f"key {key} was returned by none of the {len(issued)} loaded issuance(s) of "
+                f"{session.get('name')} at {at}, and nothing shows console credentials: the STS call that "
+                "returned it is not loaded"
+            )
+        elif basis and len(issued) == 1:
+            status = "unmatched-key"
+            note = (
+                f"key {key or '(none)'} is not the one issued at {at} ({next(iter(issued))}, itself in use): "
+                "another issuance of this session name in this second is not loaded"
+            )
         else:
             status = "ambiguous"
             note = (
-                f"{len(issued)} sessions named {session.get('name')} were issued at "
-                f"{session.get('creationDate')} and key {key or '(none)'} matches none of them"
+                f"{len(issued)} sessions named {session.get('name')} were issued at {at} and "
+                f"{'key ' + key if key else 'the record (no key)'} matches none of them"
             )
+        regions = sorted({str(c["region"]) for c in candidates if c.get("region")})
+        if status != "linked" and regions:
+            note = f"{note}; loaded issuances of this slot were logged in {', '.join(regions)}"
         out.node("Session", session["id"], link=status, linkNote=note or "")
 
 
@@ -148,6 +201,7 @@ def _issued_edge(
     rule: str,
     confidence: str,
     extra: list[str],
+    basis: str,
 ) -> None:
     chosen = _canonical(copies)
     evidence = sorted({c["eventId"] for c in copies} | set(extra))
@@ -165,6 +219,7 @@ def _issued_edge(
         via=via,
         group=slot,
         evidence=evidence,
+        basis=basis,
     )
 
 

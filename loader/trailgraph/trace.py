@@ -87,6 +87,8 @@ def _origin(top: Node, path_nodes: list[Node]) -> tuple[dict[str, Any], bool]:
         elif kind == "WebIdentityUser":
             provider = str(top.get("provider") or "")
             human = False if any(h in provider for h in _WORKLOAD_HINTS) else None
+        elif kind == "Anonymous":
+            human = None  # nobody signed the request: the answer is complete, and it is "anonymous"
         else:
             human, complete = None, False
             desc["type"] = "Unknown"
@@ -145,10 +147,30 @@ def _gaps(top: Node, path_nodes: list[Node]) -> list[dict[str, Any]]:
     return []
 
 
+def failed_sign_in(call: Node) -> bool:
+    """A sign-in that failed: an attempt with a name, which proves nothing about who typed it."""
+    return call.get("eventSource") == "signin.amazonaws.com" and (
+        call.get("outcome") == "Failure" or bool(call.get("errorMessage") or call.get("errorCode"))
+    )
+
+
 def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any]:
     """The trace answer for one API call from its path (nodes[0] is the origin, nodes[-1] the call)."""
     top = nodes[0]
     origin, complete = _origin(top, nodes)
+    gaps = _gaps(top, nodes)
+    if failed_sign_in(call):
+        named = origin.get("arn") or origin.get("name")
+        origin = {**origin, "type": "Unknown", "human": None}
+        complete = False
+        gaps = [
+            {
+                "account": None,
+                "reason": f"failed sign-in ({call.get('eventName')}: "
+                f"{call.get('errorMessage') or call.get('outcome') or call.get('errorCode')}) with the name "
+                f"{named}: an attempt proves nothing about who typed it, and no log can tell",
+            }
+        ]
     principal_idx = [i for i, n in enumerate(nodes) if n["label"] != "APICall"]
     actor_node = nodes[principal_idx[-1]] if principal_idx else top
     chain: list[dict[str, Any]] = []
@@ -192,10 +214,13 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
             "account": call.get("account"),
             "region": call.get("region"),
             "sourceIPAddress": call.get("sourceIPAddress"),
+            "errorCode": call.get("errorCode"),
+            "errorMessage": call.get("errorMessage"),
+            "outcome": call.get("outcome"),
         },
         "actor": describe(actor_node),
         "origin": origin,
         "chain": chain,
         "complete": complete,
-        "gaps": _gaps(top, nodes),
+        "gaps": gaps,
     }
