@@ -74,12 +74,14 @@ def records(root: Path) -> Iterator[dict[str, Any]]:
 def _direct(ui: dict[str, Any]) -> Origin | None:
     kind = ui.get("type")
     if kind in ("IAMUser", "Root"):
-        return (kind, ui["arn"])
-    if kind == "AWSService":
+        return (kind, ui.get("arn", ""))
+    if kind == "AWSService" or (kind is None and ui.get("invokedBy")):
         return ("AWSService", ui.get("invokedBy", ""))
     if kind in ("SAMLUser", "WebIdentityUser"):
         return (kind, ui.get("userName", ""))
     if kind == "AWSAccount":
+        if ui.get("accountId") == "ANONYMOUS_PRINCIPAL":
+            return ("Anonymous", "ANONYMOUS_PRINCIPAL")
         return ("AWSAccount", ui.get("accountId", ""))
     if kind == "FederatedUser":
         return ("IAMUser", ui["sessionContext"]["sessionIssuer"]["arn"])
@@ -124,26 +126,45 @@ def baseline(root: Path) -> dict[tuple[str, str], Origin]:
     }
 
 
-def score(
-    truth: list[dict[str, Any]], answers: dict[tuple[str, str], tuple[Origin, bool, list[str]]]
-) -> Score:
+Answer = tuple[Origin, bool, list[str], set[str] | None]
+"""origin, complete, gap accounts, and the evidence of the hop into the actor (None: not checked)."""
+
+
+def _right(t: dict[str, Any], origin: Origin, evidence: set[str] | None) -> bool:
+    """The right origin through the true issuing event: a right name reached by the wrong issuance is
+    an error, since the next person it names could as well be wrong."""
+    issuer = t.get("issuer")
+    return origin == (t["origin"]["type"], t["origin"]["id"]) and (
+        issuer is None or evidence is None or issuer in evidence
+    )
+
+
+def score(truth: list[dict[str, Any]], answers: dict[tuple[str, str], Answer]) -> Score:
     s = Score()
     for t in truth:
-        expected = (t["origin"]["type"], t["origin"]["id"])
         got = answers.get((t["eventId"], t["account"]))
         if got is None:
             continue
-        origin, complete, gap_accounts = got
+        origin, complete, gap_accounts, evidence = got
+        right = _right(t, origin, evidence)
         if complete:
             s.named += 1
-            s.named_right += origin == expected
+            s.named_right += right
         if t["complete"]:
             s.knowable += 1
-            s.knowable_right += complete and origin == expected
+            s.knowable_right += complete and right
         else:
             s.unknowable += 1
-            s.gap_right += (not complete) and expected[1] in gap_accounts
+            # A failed sign-in has no account to load: stopping is the whole of the right answer.
+            where = t["origin"]["type"] == "FailedSignIn" or t["origin"]["id"] in gap_accounts
+            s.gap_right += (not complete) and where
     return s
+
+
+def actor_evidence(answer: dict[str, Any]) -> set[str] | None:
+    """Evidence of the hop that reaches the actor (None when the actor is its own origin)."""
+    hops = [h for h in answer["chain"] if h["to"] == answer["actor"]]
+    return set(hops[-1]["evidence"]) if hops else None
 
 
 def main() -> int:
@@ -156,8 +177,9 @@ def main() -> int:
     console = Console()
     out = args.dir or Path(tempfile.mkdtemp(prefix="trailgraph-accuracy-"))
     started = time.perf_counter()
+    hazards: dict[str, int] = {}
     if not args.reuse:
-        simulate(SimConfig(seed=args.seed, events=args.events), out)
+        hazards = simulate(SimConfig(seed=args.seed, events=args.events), out).noise
     truth = [orjson.loads(line) for line in (out / "truth.jsonl").read_bytes().splitlines()]
     simulated = time.perf_counter()
     (out / "bench.db").unlink(missing_ok=True)
@@ -166,16 +188,17 @@ def main() -> int:
     loaded = time.perf_counter()
     found, missing = trace_events(store, sorted({t["eventId"] for t in truth}))
     traced = time.perf_counter()
-    ours = {
+    ours: dict[tuple[str, str], Answer] = {
         (a["event"]["eventId"], a["event"]["account"]): (
             (a["origin"]["type"], a["origin"]["id"]),
             a["complete"],
             [g["account"] for g in a["gaps"]],
+            actor_evidence(a),
         )
         for a in found
     }
-    theirs: dict[tuple[str, str], tuple[Origin, bool, list[str]]] = {
-        key: (origin, True, []) for key, origin in baseline(out / "AWSLogs").items()
+    theirs: dict[tuple[str, str], Answer] = {
+        key: (origin, True, [], None) for key, origin in baseline(out / "AWSLogs").items()
     }
     table = Table(
         "method",
@@ -197,14 +220,15 @@ def main() -> int:
     misses: Counter[tuple[str, bool, str, bool]] = Counter()
     for t in truth:
         got = ours.get((t["eventId"], t["account"]))
-        expected = (t["origin"]["type"], t["origin"]["id"])
-        if got and (got[0] != expected or got[1] != t["complete"]):
+        if got and (got[1] != t["complete"] or (got[1] and not _right(t, got[0], got[3]))):
             misses[(t["origin"]["type"], t["complete"], got[0][0], got[1])] += 1
     for (want_type, want_complete, got_type, got_complete), n in misses.most_common(10):
         console.print(
             f"  miss x{n}: truth {want_type} complete={want_complete} -> "
             f"answer {got_type} complete={got_complete}"
         )
+    if hazards:
+        console.print("hazards generated: " + ", ".join(f"{k} {v:,}" for k, v in sorted(hazards.items())))
     return 0
 
 

@@ -64,7 +64,7 @@ def _double_assume(records: list[Record]) -> tuple[Record, Record, list[Record]]
 
 def test_real_double_assume_links_by_key(any_store: GraphStore) -> None:
     records = invictus()
-    used, twin, uses = _double_assume(records)
+    used, _twin, uses = _double_assume(records)
     load_records(any_store, records)
     answer = trace_one(any_store, uses[0]["eventID"])
     assert answer["complete"] is True

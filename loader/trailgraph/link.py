@@ -140,7 +140,8 @@ def _link_slot(
             )
         elif not issued:
             status = "missing"
-            note = f"no STS event issuing {session.get('arn') or session['id']} at {at or 'an unknown time'} is loaded"
+            what = session.get("arn") or session["id"]
+            note = f"no STS event issuing {what} at {at or 'an unknown time'} is loaded"
         elif basis and len(issued) == 1 and not used_keys.intersection(issued):
             ((_issued_key, copies),) = issued.items()
             rule = "console-switchrole" if switch_ids else "console-credentials"

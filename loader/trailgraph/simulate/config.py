@@ -8,6 +8,19 @@ from pathlib import Path
 
 DEFAULT_START = datetime(2026, 1, 5, tzinfo=UTC)
 
+HAZARDS: dict[str, str] = {
+    "sdk_double_assume": "SDKs assuming a role twice in one second (two keys returned, one used).",
+    "missing_regional_sts": "AssumeRole through a regional STS endpoint whose region's logs are missing "
+    "(half of them retried, and logged, at the global endpoint in the same second).",
+    "denied_assume": "Denied AssumeRole calls in the same role, session name and second as a real one.",
+    "failed_signins": "Failed ConsoleLogins: real user names typed by someone, and the hidden user name.",
+    "service_events": "Service events whose userIdentity is only accountId + invokedBy.",
+    "keyless_service_sessions": "Service-linked-role sessions with no access key, issued several times "
+    "in one second by their service.",
+    "anonymous_reads": "Anonymous S3 reads (ANONYMOUS_PRINCIPAL).",
+}
+"""The traps of real trails that an accuracy figure must face: each on by default (`--no-...` to drop)."""
+
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -30,6 +43,13 @@ class SimConfig:
     duplicates: bool = True
     missing_accounts: int = 1
     clock_edges: bool = True
+    sdk_double_assume: bool = True
+    missing_regional_sts: bool = True
+    denied_assume: bool = True
+    failed_signins: bool = True
+    service_events: bool = True
+    keyless_service_sessions: bool = True
+    anonymous_reads: bool = True
 
     def __post_init__(self) -> None:
         if self.accounts < 3:

@@ -174,7 +174,7 @@ def sts_record(
     ip: str,
     ua: str,
     params: JSON,
-    response: JSON,
+    response: JSON | None,
     request_id: str,
     event_id: str,
     resources: list[JSON] | None,

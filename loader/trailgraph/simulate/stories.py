@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from .cli_stories import cli, federation_token, iam_user_direct, session_token
 from .console_stories import console_switchrole, identity_center, root, saml
+from .hazard_stories import anonymous_read, failed_signin, keyless_service_session, service_event
 from .workload_stories import ec2_instance, lambda_function, web_identity
 from .world import World
 
@@ -28,4 +29,8 @@ STORIES: tuple[tuple[Story, float, bool], ...] = (
     (session_token, 3, True),
     (iam_user_direct, 6, True),
     (root, 0.4, True),
+    (failed_signin, 0.6, True),
+    (service_event, 0.6, False),
+    (keyless_service_session, 0.5, False),
+    (anonymous_read, 0.6, False),
 )

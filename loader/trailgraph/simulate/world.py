@@ -26,6 +26,9 @@ EDGE_RATE = 0.12  # share of sessions whose first call falls in their creation s
 REUSE_RATE = 0.01  # share of issued keys that recycle an expired key id
 ERROR_RATE = 0.02  # people's calls denied now and then
 OBO_RATE = 0.5  # Identity Center calls that carry onBehalfOf (the first one always does)
+DOUBLE_RATE = 0.05  # SDK AssumeRoles sent twice in the same second (a retry): two keys, one used
+REGIONAL_RATE = 0.01  # SDK AssumeRoles sent to the regional endpoint of a region no trail logs
+DENIED_RATE = 0.02  # SDK AssumeRoles shadowed by someone else's denied call in the same slot
 
 
 @dataclass(slots=True, eq=False)
@@ -148,8 +151,9 @@ class World:
         truth: Truth,
         resources: list[JSON] | None = None,
         shared: bool = False,
-    ) -> None:
-        """An STS call written once: no role (session tokens) or a role assumed without an AWS caller."""
+    ) -> str:
+        """An STS call written once: no role (session tokens) or a role assumed without an AWS caller.
+        Returns its eventID."""
         ids = self.ids
         rec = R.sts_record(
             ident,
@@ -166,6 +170,7 @@ class World:
             ids.uuid() if shared else None,
         )
         self.out.emit(t, account, "us-east-1", rec, truth)
+        return str(rec["eventID"])
 
     def sts_copies(
         self,
@@ -178,10 +183,12 @@ class World:
         response: JSON,
         ip: str,
         ua: str,
+        region: str = "us-east-1",
     ) -> Truth:
         """Write an STS call by `caller` on `role`: one record in-account, two across accounts.
 
-        Returns the truth as seen from the role's side, which the new session inherits.
+        Returns the truth as seen from the role's side, with this call as issuer, which the new session
+        inherits.
         """
         ids, when = self.ids, self.iso(t)
         resources = [R.role_resource(role)]
@@ -190,13 +197,15 @@ class World:
             rec = R.sts_record(
                 ident, when, name, ip, ua, params, response, req, ids.uuid(), resources, role.account, None
             )
-            self.out.emit(t, role.account, "us-east-1", rec, caller.truth)
-            return caller.truth
+            rec["awsRegion"] = region
+            self.out.emit(t, role.account, region, rec, caller.truth)
+            return caller.truth.issued_by(rec["eventID"])
         shared = ids.uuid()
         mine = R.sts_record(
             ident, when, name, ip, ua, params, response, req, ids.uuid(), resources, caller.account, shared
         )
-        self.out.emit(t, caller.account, "us-east-1", mine, caller.truth)
+        mine["awsRegion"] = region
+        self.out.emit(t, caller.account, region, mine, caller.truth)
         seen = caller.truth
         if caller.account in self.org.missing:
             seen = self.truth("AWSAccount", caller.account, False)
@@ -214,9 +223,10 @@ class World:
             role.account,
             shared,
         )
-        self.out.emit(t, role.account, "us-east-1", theirs, seen)
+        theirs["awsRegion"] = region
+        self.out.emit(t, role.account, region, theirs, seen)
         self.count["cross_account_pairs"] += 1
-        return seen
+        return seen.issued_by(theirs["eventID"])
 
     def assume_role(
         self,
@@ -233,20 +243,40 @@ class World:
         """AssumeRole by a user or role session; `switch` is the console's SwitchRole (console-minted key)."""
         t = self.claim(role.arn, name, t, forced)
         expires = t + 3600
+        rnd, cfg = self.rng.random, self.cfg
+        sdk = not switch and caller.ua not in (CONSOLE_UA,)
+        regional = sdk and cfg.missing_regional_sts and rnd() < REGIONAL_RATE
+        retried = regional and rnd() < 0.5
+        double = sdk and (retried or (cfg.sdk_double_assume and rnd() < DOUBLE_RATE))
+        region = Emitter.MISSING_REGION if regional else "us-east-1"
         key = self.issued_key(t, expires)
         rid = f"{role.role_id}:{name}"
         params: JSON = {"roleArn": role.arn, "roleSessionName": name}
         if not switch:
             params["durationSeconds"] = 3600
-        response = {
-            "credentials": self.credentials(key, expires),
-            "assumedRoleUser": {"assumedRoleId": rid, "arn": role.session_arn(name)},
-        }
         if switch:
             ident, ip, ua = {**caller.identity, "invokedBy": "AWS Internal"}, "AWS Internal", "AWS Internal"
         else:
             ident, ip, ua = caller.identity, caller.ip, caller.ua
-        seen = self.sts_copies(t, "AssumeRole", caller, ident, role, params, response, ip, ua)
+        if sdk and cfg.denied_assume and rnd() < DENIED_RATE and caller.denials:
+            self._denied_twin(role, t, name, params, caller)
+        if double:  # the retry that lands: its key is returned, and never used
+            twin_key = self.issued_key(t, expires)
+            twin = {
+                "credentials": self.credentials(twin_key, expires),
+                "assumedRoleUser": {"assumedRoleId": rid, "arn": role.session_arn(name)},
+            }
+            self.sts_copies(t, "AssumeRole", caller, ident, role, params, twin, ip, ua)
+            self.count["sdk_double_assume"] += 1
+        response = {
+            "credentials": self.credentials(key, expires),
+            "assumedRoleUser": {"assumedRoleId": rid, "arn": role.session_arn(name)},
+        }
+        seen = self.sts_copies(t, "AssumeRole", caller, ident, role, params, response, ip, ua, region)
+        if regional:
+            self.count["missing_regional_sts"] += 1
+            # Its issuing call is not written: the logs can only say the trail stops at the role's account.
+            seen = self.truth("Unknown", role.account, False)
         use = self.ids.key("ASIA") if switch else key
         identity = R.assumed_role(role, name, use, self.iso(t), caller.mfa)
         return Session(
@@ -267,6 +297,32 @@ class World:
             caller.denials,
             switch,
         )
+
+    def _denied_twin(self, role: Role, t: int, name: str, params: JSON, caller: Session) -> None:
+        """Someone else's AssumeRole of the same role and session name in the same second, denied: it
+        issues nothing, whatever it looks like."""
+        other = self.org.people[int(self.rng.random() * len(self.org.people))].user
+        ident = R.iam_user(other, other.access_key)
+        rec = R.sts_record(
+            ident,
+            self.iso(t),
+            "AssumeRole",
+            caller.ip,
+            caller.ua,
+            params,
+            None,
+            self.ids.uuid(),
+            self.ids.uuid(),
+            None,
+            other.account,
+            None,
+        )
+        rec["errorCode"] = "AccessDenied"
+        rec["errorMessage"] = (
+            f"User: {other.arn} is not authorized to perform: sts:AssumeRole on resource: {role.arn}"
+        )
+        self.out.emit(t, other.account, "us-east-1", rec, self.truth("IAMUser", other.arn))
+        self.count["denied_assume"] += 1
 
     # ---- everyday calls ----------------------------------------------------------------------------
     def calls(self, s: Session, t: int, n: int, *, fresh: bool = False) -> int:
