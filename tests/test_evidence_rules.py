@@ -18,6 +18,8 @@ import pytest
 from tests.builders import assume_role, call, role_session_identity, user_identity
 from tests.conftest import CORPORA
 from tests.lineage_helpers import load_records, trace_one
+from trailgraph.load import load_blobs
+from trailgraph.sources.blob import Blob
 from trailgraph.store.base import GraphStore
 from trailgraph.tracing import trace_events
 
@@ -268,3 +270,31 @@ def test_console_switchrole_still_links_in_any_order(any_store: GraphStore, orde
     answer = trace_one(any_store, "38d0221b-61e0-47d6-9c45-7eb2dc55125b")
     assert answer["origin"]["id"] == "arn:aws:iam::203016562928:user/bob@example.com"
     assert answer["chain"][-1]["linkedBy"] == "console-switchrole"
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one-load", "two-loads"])
+def test_same_event_id_with_other_content_is_reported_and_the_first_kept(
+    any_store: GraphStore, together: bool
+) -> None:
+    alice = user_identity("111111111111", "alice", "AKIAALICE0000000001")
+    first = call(alice, "2024-03-01T10:00:00Z", "DeleteTrail", "cloudtrail.amazonaws.com")
+    forged = copy.deepcopy(first)
+    forged["userIdentity"] = user_identity("111111111111", "mallory", "AKIAMALLORY00000001")
+    same = copy.deepcopy(first)
+    blobs = [
+        Blob("first.json", orjson.dumps({"Records": [first]})),
+        Blob("second.json", orjson.dumps({"Records": [same, forged]})),
+    ]
+    if together:
+        summary = load_blobs(any_store, blobs)
+    else:
+        load_blobs(any_store, blobs[:1])
+        summary = load_blobs(any_store, blobs[1:])
+        assert summary.loaded == 0
+    (problem,) = summary.problems
+    assert (problem.source, problem.index, problem.severity) == ("second.json", 1, "rejected")
+    assert first["eventID"] in problem.reason and "kept the first" in problem.reason
+    assert summary.records == summary.loaded + summary.duplicates + summary.skipped + summary.rejected
+    answer = trace_one(any_store, first["eventID"])
+    assert answer["origin"]["id"] == alice["arn"]
+    assert "mallory" not in orjson.dumps(answer).decode()

@@ -7,6 +7,7 @@ Session tokens are never read into the facts.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -206,6 +207,16 @@ def _is_identity_center(provider: str | None, role_arn: str | None) -> bool:
     )
 
 
+def record_digest(record: Record) -> str:
+    """The record's content, hashed: two records with one eventID and account but different digests are
+    a conflict to report, never a duplicate to drop silently."""
+    try:
+        body = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        body = repr(record).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(body, digest_size=10).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Head:
     """What decides whether a record can be loaded, and which APICall it is."""
@@ -214,6 +225,7 @@ class Head:
     event_time: str
     ui: dict[str, Any]
     account: str
+    digest: str
 
     @property
     def call_id(self) -> str:
@@ -235,7 +247,7 @@ def check(record: Record) -> Head | str:
     if not isinstance(ui, dict):
         return "missing userIdentity" if ui is None else "userIdentity is not an object"
     account = _s(record.get("recipientAccountId")) or _s(ui.get("accountId")) or "-"
-    return Head(event_id, event_time, ui, account)
+    return Head(event_id, event_time, ui, account, record_digest(record))
 
 
 def extract(record: Record) -> Extracted | str:
@@ -266,6 +278,7 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
     from_console = str(record.get("sessionCredentialFromConsole")).lower() == "true"
     call_props: dict[str, Any] = {
         "eventId": event_id,
+        "digest": head.digest,
         "eventName": event_name,
         "eventSource": event_source,
         "eventTime": event_time,

@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
 
-from trailgraph.extract import check, extract_into
+from trailgraph.extract import Head, check, extract_into
 from trailgraph.facts import GraphBatch
 from trailgraph.link import link
 from trailgraph.records import Problem, parse_blob
@@ -82,13 +82,36 @@ def relink(store: GraphStore, slots: set[str], shared: set[str]) -> None:
     store.replace_derived(slots | {f"shared:{s}" for s in shared}, decided)
 
 
+def _without(
+    blobs: list[Blob], seen: dict[str, tuple[str, str]], stored: set[str]
+) -> tuple[GraphBatch, set[str], set[str], list[Problem]]:
+    """The batch again, from its blobs, without the events the store already holds with other content
+    (kept as first loaded; one problem each). Rare, so it simply re-reads the batch's blobs."""
+    batch, slots, shared = GraphBatch(), set[str](), set[str]()
+    done: set[str] = set()
+    clashed: list[Problem] = []
+    for blob in blobs:
+        for item in parse_blob(blob):
+            if isinstance(item, Problem):
+                continue
+            head = check(item.record)
+            if isinstance(head, str) or head.call_id not in seen or head.call_id in done:
+                continue
+            done.add(head.call_id)
+            if head.call_id in stored:
+                clashed.append(conflict(item.source, item.index, head, "the one already stored"))
+            else:
+                extract_into(item.record, head, batch, slots, shared)
+    return batch, slots, shared, clashed
+
+
 @dataclass
 class BlobFacts:
     """One blob parsed and extracted by a worker: its facts merged in record order, first copy wins."""
 
     records: int = 0
     problems: list[Problem] = field(default_factory=list)
-    call_ids: list[str] = field(default_factory=list)
+    call_ids: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (digest, where first read)
     duplicates: int = 0
     batch: GraphBatch = field(default_factory=GraphBatch)
     slots: set[str] = field(default_factory=set)
@@ -98,7 +121,7 @@ class BlobFacts:
 def extract_blob(blob: Blob) -> BlobFacts:
     """The worker's task (module level, so it pickles by name)."""
     out = BlobFacts()
-    seen: set[str] = set()
+    seen = out.call_ids
     for item in parse_blob(blob):
         if isinstance(item, Problem):
             out.problems.append(item)
@@ -108,14 +131,26 @@ def extract_blob(blob: Blob) -> BlobFacts:
         if isinstance(head, str):
             out.problems.append(Problem(item.source, item.index, "rejected", head))
             continue
-        call_id = head.call_id
-        if call_id in seen:
-            out.duplicates += 1
+        first = seen.get(head.call_id)
+        if first is not None:
+            if first[0] == head.digest:
+                out.duplicates += 1
+            else:
+                out.problems.append(conflict(item.source, item.index, head, first[1]))
             continue
-        seen.add(call_id)
-        out.call_ids.append(call_id)
+        seen[head.call_id] = (head.digest, f"{item.source} record {item.index}")
         extract_into(item.record, head, out.batch, out.slots, out.shared)
     return out
+
+
+def conflict(source: str, index: int | None, head: Head, first: str) -> Problem:
+    return Problem(
+        source,
+        index,
+        "rejected",
+        f"eventID {head.event_id} (account {head.account}) has other content than the copy read "
+        f"first ({first}): kept the first",
+    )
 
 
 def _start_pool(workers: int) -> Pool:
@@ -162,7 +197,8 @@ def _load(
     pending = 0
     slots: set[str] = set()
     shared: set[str] = set()
-    seen: set[str] = set()
+    seen: dict[str, tuple[str, str]] = {}  # the batch's events: id -> (digest, where first read)
+    blobs_in_batch: list[Blob] = []
     writing: tuple[Future[int], int] | None = None
 
     def settle() -> None:
@@ -179,10 +215,19 @@ def _load(
     def flush(wait: bool = False) -> None:
         nonlocal batch, pending, slots, shared, writing
         settle()
+        clashed: list[Problem] = []
         if pending:
+            stored = store.digests(list(seen))
+            clashes = {c for c, d in stored.items() if d and d != seen[c][0]}
+            if clashes:
+                batch, slots, shared, clashed = _without(blobs_in_batch, seen, clashes)
+                pending -= len(clashed)
             writing = (writer.submit(store.ingest, batch, slots, shared), pending)
         batch, pending, slots, shared = GraphBatch(), 0, set(), set()
         seen.clear()
+        blobs_in_batch.clear()
+        for p in clashed:
+            problem(p)
         if wait:
             settle()
 
@@ -201,6 +246,7 @@ def _load(
     def records_of(blob: Blob) -> None:
         """One blob, record by record, in this process."""
         nonlocal pending
+        blobs_in_batch.append(blob)
         for item in parse_blob(blob):
             if isinstance(item, Problem):
                 problem(item)
@@ -210,24 +256,29 @@ def _load(
             if isinstance(head, str):
                 problem(Problem(item.source, item.index, "rejected", head))
                 continue
-            call_id = head.call_id
-            if call_id in seen:
-                summary.duplicates += 1
+            first = seen.get(head.call_id)
+            if first is not None:
+                if first[0] == head.digest:
+                    summary.duplicates += 1
+                else:
+                    problem(conflict(item.source, item.index, head, first[1]))
                 continue
-            seen.add(call_id)
+            seen[head.call_id] = (head.digest, f"{item.source} record {item.index}")
             extract_into(item.record, head, batch, slots, shared)
             pending += 1
             if pending >= batch_records:
                 flush()
+                blobs_in_batch.append(blob)
 
     def facts_of(blob: Blob, facts: BlobFacts) -> None:
         """A worker's blob: merged whole, unless that could differ from `records_of` (then redone)."""
         nonlocal pending
-        if (strict and any(p.severity == "rejected" for p in facts.problems)) or not seen.isdisjoint(
+        if (strict and any(p.severity == "rejected" for p in facts.problems)) or not seen.keys().isdisjoint(
             facts.call_ids
         ):
             records_of(blob)
             return
+        blobs_in_batch.append(blob)
         for p in facts.problems:
             problem(p)
         summary.records += facts.records

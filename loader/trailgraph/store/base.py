@@ -30,6 +30,10 @@ class GraphStore(Protocol):
         transaction; return how many of its APICall nodes were new."""
         ...
 
+    def digests(self, call_ids: list[str]) -> dict[str, str | None]:
+        """The content digest of each of these APICalls the store holds (absent ids are left out)."""
+        ...
+
     def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts: ...
 
     def replace_derived(self, groups: set[str], batch: GraphBatch) -> None:

@@ -339,6 +339,12 @@ class EmbeddedStore:
                 found.append(item)
         return found
 
+    def digests(self, call_ids: list[str]) -> dict[str, str | None]:
+        found = self._select(
+            "SELECT id, props FROM nodes WHERE label = 'APICall' AND id IN ({marks})", call_ids
+        )
+        return {c["id"]: c.get("digest") for c in found}
+
     def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts:
         sql = (
             "SELECT n.id, n.props FROM lookups l JOIN nodes n ON n.label = l.label AND n.id = l.id "

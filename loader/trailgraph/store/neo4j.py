@@ -273,6 +273,20 @@ class Neo4jStore:
         ]
         return LinkFacts(calls=calls, sessions=sessions)
 
+    def digests(self, call_ids: list[str]) -> dict[str, str | None]:
+        self.ensure_schema()
+        query = "UNWIND $ids AS id MATCH (c:APICall {id: id}) RETURN c.id AS id, c.digest AS digest"
+        found: dict[str, str | None] = {}
+        try:
+            with self._session(read_only=True) as session:
+                for chunk in _chunks(call_ids):
+                    found.update((r["id"], r["digest"]) for r in session.run(query, ids=chunk))
+        except (ServiceUnavailable, OSError) as exc:
+            raise self._lost(exc) from exc
+        except Neo4jError as exc:
+            raise StoreError(f"Neo4j at {self.uri}: {exc}") from exc
+        return found
+
     def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts:
         self.ensure_schema()
         with self._session(read_only=True) as session:
