@@ -355,6 +355,18 @@ def stats(store: GraphStore, fmt: str) -> int:
     return 0
 
 
+def _hazard_switches(command: Callable[..., None]) -> Callable[..., None]:
+    """One --no-HAZARD flag per hazard the simulator declares."""
+    from trailgraph.simulate.config import HAZARDS
+
+    for name, meaning in reversed(HAZARDS.items()):
+        flag = "--no-" + name.replace("_", "-")
+        command = click.option(
+            flag, f"no_{name}", is_flag=True, help=f"No {meaning[0].lower()}{meaning[1:]}"
+        )(command)
+    return command
+
+
 @main.command()
 @click.option(
     "--write",
@@ -399,6 +411,7 @@ def schema(target: str | None) -> None:
 @click.option("--no-out-of-order", is_flag=True, help="Deliver every event in its own 5-minute file.")
 @click.option("--no-duplicates", is_flag=True, help="No second delivery through account trails.")
 @click.option("--no-clock-edges", is_flag=True, help="No use in the same second as the issuing call.")
+@_hazard_switches
 def simulate(
     out_dir: str,
     seed: int,
@@ -412,8 +425,13 @@ def simulate(
     no_out_of_order: bool,
     no_duplicates: bool,
     no_clock_edges: bool,
+    **hazards: bool,
 ) -> None:
     """Write a simulated organisation's trail, with the true origin of every event.
+
+    The traps of real trails are on by default (SDK double AssumeRole, missing regional STS logs,
+    denied AssumeRole, failed sign-ins, service events, key-less service sessions, anonymous reads);
+    each --no-... switch drops one. Truth lines also name the true issuing event ("issuer").
 
     The trail is laid out as AWS delivers it to S3 (AWSLogs/o-ORG/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/,
     5-minute .json.gz files); DIR/truth.jsonl holds {"eventId", "account", "origin": {"type", "id"},
@@ -427,6 +445,7 @@ def simulate(
     from trailgraph.simulate import SimConfig
     from trailgraph.simulate import simulate as run_simulation
 
+    switches: dict[str, Any] = {name.removeprefix("no_"): not off for name, off in hazards.items()}
     try:
         config = SimConfig(
             seed=seed,
@@ -440,6 +459,7 @@ def simulate(
             out_of_order=not no_out_of_order,
             duplicates=not no_duplicates,
             clock_edges=not no_clock_edges,
+            **switches,
         )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

@@ -90,7 +90,8 @@ EDGES: tuple[EdgeSpec, ...] = (
         "ISSUED",
         ("APICall",),
         ("Session",),
-        "This STS call issued the session's credentials. Carries rule, confidence, evidence.",
+        "This STS call issued the session's credentials. Carries rule, confidence, evidence (event ids) and "
+        "basis (the evidence in words: the returned key, which console evidence, or the agreeing service).",
         on_trace_path=True,
         derived=True,
     ),

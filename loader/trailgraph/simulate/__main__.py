@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 
-from .config import SimConfig
+from .config import HAZARDS, SimConfig
 from .engine import Simulation
 from .writer import simulate
 
@@ -23,7 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out_dir", type=Path, nargs="?")
     for name in ("seed", "accounts", "people", "events", "days", "missing_accounts"):
         ap.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(SimConfig(), name))
-    for name in ("same_second_collisions", "key_reuse", "out_of_order", "duplicates", "clock_edges"):
+    for name in (
+        "same_second_collisions",
+        "key_reuse",
+        "out_of_order",
+        "duplicates",
+        "clock_edges",
+        *HAZARDS,
+    ):
         ap.add_argument(f"--no-{name.replace('_', '-')}", dest=name, action="store_false")
     ap.add_argument("--generate-only", action="store_true", help="time the pure generator, write nothing")
     args = vars(ap.parse_args(argv))
