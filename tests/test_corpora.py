@@ -116,9 +116,19 @@ def test_stratus_federation_token_traces_to_its_user(any_store: GraphStore) -> N
     assert found
 
 
-def test_mozilla_cross_account_pair_and_duplicates(any_store: GraphStore) -> None:
+def test_mozilla_cross_account_pair_and_replays(any_store: GraphStore) -> None:
     summary = load_paths(any_store, CORPORA / "mozilla-foxsec")
-    assert summary.duplicates >= 1
+    # The replays (1c, 4) reuse 1b's eventID with other times and accounts, and the buffer file reuses
+    # one eventID for three different calls: conflicts, each reported by file, the first copy kept.
+    conflicts = [p for p in summary.problems if "other content than the copy read first" in p.reason]
+    assert {(p.source.rsplit("/", 1)[-1], p.index) for p in conflicts} == {
+        ("authprof_awscorr1c.txt", 0),
+        ("authprof_awscorr4.txt", 0),
+        ("authprof_awscorr4.txt", 1),
+        ("cloudtrail_buffer1.txt", 1),
+        ("cloudtrail_buffer1.txt", 2),
+    }
+    assert summary.records == summary.loaded + summary.duplicates + summary.skipped + summary.rejected
     pair = [
         orjson.loads((CORPORA / "mozilla-foxsec" / f"authprof_awscorr1{x}.txt").read_bytes())["jsonPayload"]
         for x in "ab"

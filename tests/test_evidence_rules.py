@@ -298,3 +298,86 @@ def test_same_event_id_with_other_content_is_reported_and_the_first_kept(
     answer = trace_one(any_store, first["eventID"])
     assert answer["origin"]["id"] == alice["arn"]
     assert "mallory" not in orjson.dumps(answer).decode()
+
+
+IDENT, MIDDLE, PROD = "111111111111", "222222222222", "333333333333"
+
+
+def _through_missing_middle(
+    source_identity: str | None,
+    *,
+    second_issuance: bool = False,
+    vouched_as: str | None = None,
+    expires: str = "2024-03-01T11:00:00Z",
+) -> tuple[list[Record], Record, Record]:
+    """alice -> role `mid` in MIDDLE (whose logs are missing) -> role `prod` in PROD -> a call.
+
+    Loaded: alice's copy of her AssumeRole (IDENT), PROD's copy of the hop (it names the caller only as
+    AWSAccount principalId AROA...:alice-si), and the call. Returns (records, hop copy, call)."""
+    alice = user_identity(IDENT, "alice", "AKIAALICE0000000001")
+    t0, t1 = "2024-03-01T10:00:00Z", "2024-03-01T10:10:00Z"
+    first = assume_role(alice, t0, MIDDLE, "mid", "alice-si", "ASIAMIDALICE000001")
+    mine = first[0]
+    mine["responseElements"]["credentials"]["expiration"] = expires
+    if source_identity:
+        mine["requestParameters"]["sourceIdentity"] = source_identity
+        mine["responseElements"]["sourceIdentity"] = source_identity
+    records = [mine]
+    if second_issuance:  # the same principal issued again, still alive at the hop: no single issuance
+        again = assume_role(alice, "2024-03-01T10:05:00Z", MIDDLE, "mid", "alice-si", "ASIAMIDALICE000002")[0]
+        again["responseElements"]["credentials"]["expiration"] = "2024-03-01T11:05:00Z"
+        again["requestParameters"]["sourceIdentity"] = source_identity
+        again["responseElements"]["sourceIdentity"] = source_identity
+        records.append(again)
+    mid = role_session_identity(MIDDLE, "mid", "alice-si", "ASIAMIDALICE000001", t0)
+    hop = assume_role(mid, t1, PROD, "prod", "alice-si", "ASIAPRODALICE00001")[1]
+    assert hop["userIdentity"]["type"] == "AWSAccount"
+    if source_identity or vouched_as:
+        hop["responseElements"]["sourceIdentity"] = vouched_as or source_identity
+    use = call(
+        role_session_identity(PROD, "prod", "alice-si", "ASIAPRODALICE00001", t1), "2024-03-01T10:12:00Z"
+    )
+    return [*records, hop, use], hop, use
+
+
+@pytest.mark.parametrize("order", ["forward", "reverse"])
+def test_source_identity_continues_through_a_missing_middle_account(
+    any_store: GraphStore, order: str
+) -> None:
+    records, hop, use = _through_missing_middle("alice")
+    load_records(any_store, records if order == "forward" else records[::-1])
+    for event in (use, hop):
+        answer = trace_one(any_store, event["eventID"])
+        assert answer["origin"]["id"] == "arn:aws:iam::111111111111:user/alice" and answer["complete"]
+        vouched = [h for h in answer["chain"] if h["linkedBy"] == "source-identity"]
+        assert len(vouched) == 1 and vouched[0]["confidence"] == "strong"
+        assert set(vouched[0]["evidence"]) == {records[0]["eventID"], hop["eventID"]}
+        assert [g["account"] for g in answer["gaps"]] == [MIDDLE]
+
+
+def test_source_identity_in_separate_loads_links_when_the_issuance_arrives(any_store: GraphStore) -> None:
+    records, _hop, use = _through_missing_middle("alice")
+    load_records(any_store, records[1:], "prod.json")
+    assert trace_one(any_store, use["eventID"])["complete"] is False
+    load_records(any_store, records[:1], "identity.json")
+    assert trace_one(any_store, use["eventID"])["origin"]["id"].endswith("user/alice")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        {"source_identity": None},
+        {"source_identity": "alice", "second_issuance": True},
+        {"source_identity": "alice", "vouched_as": "mallory"},
+        {"source_identity": "alice", "expires": "2024-03-01T10:09:59Z"},
+    ],
+    ids=["no-source-identity", "two-alive-issuances", "other-source-identity", "expired-before-the-hop"],
+)
+def test_without_one_matching_issuance_the_trace_stops_at_the_missing_account(
+    any_store: GraphStore, case: dict[str, Any]
+) -> None:
+    records, _hop, use = _through_missing_middle(**case)
+    load_records(any_store, records)
+    answer = trace_one(any_store, use["eventID"])
+    assert answer["complete"] is False and answer["origin"]["type"] == "AWSAccount"
+    assert answer["gaps"][0]["account"] == MIDDLE

@@ -312,6 +312,11 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
                 batch.node(actor[0], actor[1], console=True)
         if not (call_props["actorType"] == "AWSAccount" and shared):
             batch.edge("PERFORMED", actor, ext.call, accessKeyId=call_props.get("accessKeyId"))
+        elif (pid := _s(ui.get("principalId"))) and pid.startswith("AROA") and ":" in pid:
+            # A role session seen from the other account: its own issuance may vouch for it (link.py).
+            call_props["callerPrincipalId"] = pid
+            call_props["callerSourceIdentity"] = _source_identity(record)
+            ext.shared.add(PRINCIPAL_GROUP + pid)
     if event_source == "sts.amazonaws.com" and event_name in ISSUING_EVENTS:
         _issuance(batch, record, event_name, event_time, ui, actor, call_props, ext)
     batch.node("APICall", head.call_id, **call_props)
@@ -520,6 +525,21 @@ def _actor(
     return _unknown(batch, principal_id or _s(ui.get("userName")) or "unknown", ui_account)
 
 
+PRINCIPAL_GROUP = "pid:"
+"""Copy groups are sharedEventIDs; this prefix marks the other kind: a role session's principalId, which
+ties the issuance of that session to calls that name it from another account."""
+
+
+def _source_identity(record: Record) -> str | None:
+    """sourceIdentity as the record carries it: the caller's session context, else the STS call's."""
+    ctx = _d(_d(record.get("userIdentity")).get("sessionContext"))
+    return (
+        _s(ctx.get("sourceIdentity"))
+        or _s(_d(record.get("responseElements")).get("sourceIdentity"))
+        or _s(_d(record.get("requestParameters")).get("sourceIdentity"))
+    )
+
+
 def _unknown(batch: GraphBatch, who: str, account: str | None) -> NodeRef:
     return external_identity_ref(batch, "Unknown", account, who)
 
@@ -646,3 +666,8 @@ def _issuance(
     batch.edge("KEY_OF", batch.node("AccessKey", key, kind="temporary"), ref)
     call.update(issuedSlot=slot, issuedSession=sid, issuedKey=key, issuedArn=arn, expiration=expiration)
     ext.slots.add(slot)
+    if kind == "role" and principal_id:
+        call.update(
+            issuedPrincipalId=principal_id, issuedSourceIdentity=batch.nodes[ref].get("sourceIdentity")
+        )
+        ext.shared.add(PRINCIPAL_GROUP + principal_id)

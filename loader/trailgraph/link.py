@@ -17,6 +17,10 @@ Rules (each derived edge records `rule`, `confidence`, `evidence` and the `basis
 - named-in-record (exact): IAM user and root sessions, and federated users whose issuer the record names.
 - caller-copy (exact): the role account's copy of a call (userIdentity AWSAccount) continues at the
   caller account's copy with the same sharedEventID.
+- source-identity (strong): where that caller copy is missing (its account's logs are not loaded) and
+  the caller is a role session (`AROA...:name`) carrying a sourceIdentity, the copy continues at the
+  session of the one loaded issuance that returned that principal, alive at the time, with the same
+  sourceIdentity (role chaining cannot change it). The missing account stays named as the confirmation.
 No link, and the trace stops saying why: `unmatched-key` (an SDK key no loaded call returned: its
 issuance is not loaded), `ambiguous` (several issuances, nothing decides), `no-key` (no key, no console
 evidence), `missing` (no issuance loaded).
@@ -26,12 +30,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from trailgraph.extract import user_or_root_label
+from trailgraph.extract import PRINCIPAL_GROUP, user_or_root_label
 from trailgraph.facts import GraphBatch, NodeRef
 
 Props = dict[str, Any]
+MAX_SESSION = timedelta(hours=12)
+"""The longest an AssumeRole session lives, for issuances whose expiration the record does not give."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,29 @@ def _canonical(copies: list[Props]) -> Props:
     return min(copies, key=lambda c: (c.get("actorType") == "AWSAccount", c["id"]))
 
 
+def copy_groups(facts: LinkFacts, shared: set[str]) -> set[str]:
+    """The sharedEventIDs to decide: those named, and those of calls made from another account by a
+    role session named by a principal group (`pid:...`), whose issuance may now vouch for them."""
+    pids = {k.removeprefix(PRINCIPAL_GROUP) for k in shared if k.startswith(PRINCIPAL_GROUP)}
+    named = {k for k in shared if not k.startswith(PRINCIPAL_GROUP)}
+    return named | {
+        c["sharedEventId"]
+        for c in facts.calls
+        if c.get("callerPrincipalId") in pids and c.get("sharedEventId")
+    }
+
+
+def decided_groups(facts: LinkFacts, slots: set[str], shared: set[str]) -> set[str]:
+    """Every derived-edge group `link` decides whole for these facts (to replace in the store)."""
+    return slots | {f"shared:{s}" for s in copy_groups(facts, shared)}
+
+
 def link(facts: LinkFacts, slots: set[str], shared: set[str]) -> GraphBatch:
-    """Derived edges and link status for every session in `slots` and every copy group in `shared`."""
+    """Derived edges and link status for every session in `slots` and every copy group in `shared`
+    (sharedEventIDs, and `pid:` principal groups, see `copy_groups`)."""
     out = GraphBatch()
+    shared = copy_groups(facts, shared)
+    by_principal: dict[str, list[Props]] = defaultdict(list)
     issuances: dict[str, dict[str, list[Props]]] = defaultdict(lambda: defaultdict(list))
     switches: dict[str, list[Props]] = defaultdict(list)
     copies: dict[str, list[Props]] = defaultdict(list)
@@ -66,6 +93,8 @@ def link(facts: LinkFacts, slots: set[str], shared: set[str]) -> GraphBatch:
             switches[call["actorSlot"]].append(call)
         if call.get("sharedEventId") in shared:
             copies[call["sharedEventId"]].append(call)
+        if call.get("issuedPrincipalId"):
+            by_principal[call["issuedPrincipalId"]].append(call)
     by_slot: dict[str, list[Props]] = defaultdict(list)
     for session in facts.sessions:
         if session.get("slot") in slots:
@@ -73,7 +102,7 @@ def link(facts: LinkFacts, slots: set[str], shared: set[str]) -> GraphBatch:
     for slot, sessions in by_slot.items():
         _link_slot(out, slot, sessions, issuances.get(slot, {}), switches.get(slot, []))
     for shared_id, group in copies.items():
-        _link_copies(out, shared_id, group)
+        _link_copies(out, shared_id, group, by_principal)
     return out
 
 
@@ -224,7 +253,9 @@ def _issued_edge(
     )
 
 
-def _link_copies(out: GraphBatch, shared_id: str, group: list[Props]) -> None:
+def _link_copies(
+    out: GraphBatch, shared_id: str, group: list[Props], by_principal: dict[str, list[Props]]
+) -> None:
     group_key = f"shared:{shared_id}"
     callers = [c for c in group if c.get("actorType") != "AWSAccount"]
     for call in group:
@@ -247,5 +278,48 @@ def _link_copies(out: GraphBatch, shared_id: str, group: list[Props]) -> None:
                 group=group_key,
                 evidence=sorted([source["eventId"], call["eventId"]]),
             )
+        elif vouched := _vouched(call, by_principal.get(str(call.get("callerPrincipalId")), [])):
+            session, issuance = vouched
+            account = _ref(call["actor"])[1].split("|", 1)[0]
+            out.edge(
+                "PERFORMED",
+                ("Session", session),
+                ("APICall", call["id"]),
+                rule="source-identity",
+                confidence="strong",
+                via=f"sourceIdentity {call.get('callerSourceIdentity')!r} through account {account}",
+                group=group_key,
+                evidence=sorted({c["eventId"] for c in issuance} | {call["eventId"]}),
+                basis=f"account {account}'s logs are not loaded; the caller {call.get('callerPrincipalId')} "
+                "is the session the only loaded issuance of that principal alive at the time returned, "
+                "with the same sourceIdentity (which role chaining cannot change)",
+                unconfirmedAccount=account,
+            )
         else:
             out.edge("PERFORMED", _ref(call["actor"]), ("APICall", call["id"]), group=group_key)
+
+
+def _alive_until(issuance: Props) -> str:
+    expiration = issuance.get("expiration")
+    if isinstance(expiration, str):
+        return expiration
+    start = datetime.strptime(str(issuance["eventTime"]), "%Y-%m-%dT%H:%M:%SZ")
+    return (start + MAX_SESSION).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _vouched(call: Props, issuances: list[Props]) -> tuple[str, list[Props]] | None:
+    """The one loaded issuance of the caller's principal alive at the call, if its sourceIdentity is the
+    one the call carries: its session, and the copies of that issuance (evidence)."""
+    source_identity, at = call.get("callerSourceIdentity"), str(call.get("eventTime"))
+    if not source_identity:
+        return None
+    alive: dict[str, list[Props]] = defaultdict(list)
+    for c in issuances:
+        if str(c.get("eventTime")) <= at <= _alive_until(c) and c.get("issuedSession"):
+            alive[c["issuedSession"]].append(c)
+    if len(alive) != 1:
+        return None
+    ((session, copies),) = alive.items()
+    if {c.get("issuedSourceIdentity") for c in copies} != {source_identity}:
+        return None
+    return session, copies

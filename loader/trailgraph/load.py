@@ -26,7 +26,6 @@ from multiprocessing.pool import AsyncResult, Pool
 
 from trailgraph.extract import Head, check, extract_into
 from trailgraph.facts import GraphBatch
-from trailgraph.link import link
 from trailgraph.records import Problem, parse_blob
 from trailgraph.sources.blob import Blob
 from trailgraph.store.base import GraphStore
@@ -72,14 +71,6 @@ class StrictStop(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(f"{problem.where()}: {problem.reason}")
         self.problem = problem
-
-
-def relink(store: GraphStore, slots: set[str], shared: set[str]) -> None:
-    """Re-decide every derived edge of these groups from what the store now holds."""
-    if not slots and not shared:
-        return
-    decided = link(store.link_facts(slots, shared), slots, shared)
-    store.replace_derived(slots | {f"shared:{s}" for s in shared}, decided)
 
 
 def _without(

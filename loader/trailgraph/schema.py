@@ -61,7 +61,15 @@ NODES: tuple[NodeSpec, ...] = (
         "One CloudTrail event, keyed by recipient account and eventID (the two copies of a cross-account "
         "call are two nodes).",
         "776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b",
-        ("eventId", "eventTime", "sharedEventId", "issuedSlot", "actorSlot"),
+        (
+            "eventId",
+            "eventTime",
+            "sharedEventId",
+            "issuedSlot",
+            "actorSlot",
+            "callerPrincipalId",
+            "issuedPrincipalId",
+        ),
     ),
     NodeSpec(
         "ExternalIdentity",

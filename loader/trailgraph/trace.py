@@ -147,6 +147,27 @@ def _gaps(top: Node, path_nodes: list[Node]) -> list[dict[str, Any]]:
     return []
 
 
+def _step(actor: Node, call: Node, rel: Rel) -> dict[str, Any]:
+    """A hop from a principal to a call that is not its own (a copy, or a caller vouched for)."""
+    return {
+        "from": describe(actor),
+        "to": {"type": "APICall", "id": call.get("eventId"), "account": call.get("account")},
+        "via": rel.get("via") or rel["type"],
+        "at": call.get("eventTime"),
+        "linkedBy": rel.get("rule"),
+        "confidence": rel.get("confidence"),
+        "evidence": list(rel.get("evidence") or []),
+    }
+
+
+def _unconfirmed(rel: Rel) -> dict[str, Any]:
+    return {
+        "account": rel.get("unconfirmedAccount"),
+        "reason": f"linked by {rel['rule']} ({rel.get('via')}), not by that account's own records: "
+        "its CloudTrail would confirm this hop",
+    }
+
+
 def failed_sign_in(call: Node) -> bool:
     """A sign-in that failed: an attempt with a name, which proves nothing about who typed it."""
     return call.get("eventSource") == "signin.amazonaws.com" and (
@@ -175,6 +196,10 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
     actor_node = nodes[principal_idx[-1]] if principal_idx else top
     chain: list[dict[str, Any]] = []
     for a, b in pairwise(principal_idx):
+        for i in range(a, b - 1):  # a link between them that is not an issuance: vouched by sourceIdentity
+            if rels[i]["type"] == "PERFORMED" and rels[i].get("rule"):
+                chain.append(_step(nodes[a], nodes[i + 1], rels[i]))
+                gaps.append(_unconfirmed(rels[i]))
         into = rels[b - 1]  # the edge that reaches principal b
         step_call = nodes[b - 1] if nodes[b - 1]["label"] == "APICall" else None
         evidence = list(into.get("evidence") or [])
@@ -192,19 +217,12 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
             }
         )
     copies = [r for r in rels if r["type"] == "COPIED_TO"]
+    last = rels[-1] if rels else None
     if copies:
-        last = copies[-1]
-        chain.append(
-            {
-                "from": describe(actor_node),
-                "to": {"type": "APICall", "id": call.get("eventId"), "account": call.get("account")},
-                "via": "cross-account copy",
-                "at": call.get("eventTime"),
-                "linkedBy": last.get("rule"),
-                "confidence": last.get("confidence"),
-                "evidence": list(last.get("evidence") or []),
-            }
-        )
+        chain.append(_step(actor_node, call, copies[-1]))
+    elif last is not None and last["type"] == "PERFORMED" and last.get("rule"):
+        chain.append(_step(actor_node, call, last))
+        gaps.append(_unconfirmed(last))
     return {
         "event": {
             "eventId": call.get("eventId"),

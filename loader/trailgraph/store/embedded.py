@@ -25,8 +25,9 @@ from typing import Any
 import networkx as nx
 import orjson
 
+from trailgraph.extract import PRINCIPAL_GROUP
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
-from trailgraph.link import LinkFacts, link
+from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
 
@@ -87,6 +88,10 @@ def _groups(label: str, props: Props) -> list[tuple[str, str]]:
         shared = props.get("sharedEventId")
         if isinstance(shared, str):
             found.append(("sharedEventId", shared))
+        for field in ("callerPrincipalId", "issuedPrincipalId"):
+            principal = props.get(field)
+            if isinstance(principal, str):
+                found.append((field, principal))
     return found
 
 
@@ -102,10 +107,13 @@ class _Dirty:
 
     def add(self, groups: list[tuple[str, str]]) -> None:
         for f, value in groups:
-            (self.shared if f == "sharedEventId" else self.slots).add(value)
+            if f in ("callerPrincipalId", "issuedPrincipalId"):
+                self.shared.add(PRINCIPAL_GROUP + value)
+            else:
+                (self.shared if f == "sharedEventId" else self.slots).add(value)
 
 
-LOOKUP_FIELDS = ("slot", "issuedSlot", "actorSlot", "sharedEventId")
+LOOKUP_FIELDS = ("slot", "issuedSlot", "actorSlot", "sharedEventId", "callerPrincipalId", "issuedPrincipalId")
 """Properties the linker looks nodes up by (see `_groups`), kept in their own indexed table (exact, any
 characters). `actorSlot` only matters to the linker on console SwitchRole calls: only those are kept."""
 _ADD_LOOKUP = "INSERT OR IGNORE INTO lookups (field, value, label, id) VALUES (?, ?, ?, ?)"
@@ -314,8 +322,10 @@ class EmbeddedStore:
             dirty.slots |= slots
             dirty.shared |= shared
         if dirty.slots or dirty.shared:
-            decided = link(self.link_facts(dirty.slots, dirty.shared), dirty.slots, dirty.shared)
-            self._replace(dirty.slots | {f"shared:{s}" for s in dirty.shared}, decided)
+            facts = self.link_facts(dirty.slots, dirty.shared)
+            self._replace(
+                decided_groups(facts, dirty.slots, dirty.shared), link(facts, dirty.slots, dirty.shared)
+            )
         return new
 
     def ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
@@ -350,10 +360,23 @@ class EmbeddedStore:
             "SELECT n.id, n.props FROM lookups l JOIN nodes n ON n.label = l.label AND n.id = l.id "
             "WHERE l.field = '{field}' AND l.label = '{label}' AND l.value IN ({{marks}})"
         )
+
+        def calls_by(field: str, keys: set[str]) -> list[dict[str, Any]]:
+            return self._select(sql.format(field=field, label="APICall"), sorted(keys))
+
+        pids = {k.removeprefix(PRINCIPAL_GROUP) for k in shared if k.startswith(PRINCIPAL_GROUP)}
+        named = {k for k in shared if not k.startswith(PRINCIPAL_GROUP)}
+        vouched = calls_by("callerPrincipalId", pids)
+        named |= {c["sharedEventId"] for c in vouched if isinstance(c.get("sharedEventId"), str)}
         calls: dict[str, dict[str, Any]] = {}
-        for field, keys in (("issuedSlot", slots), ("actorSlot", slots), ("sharedEventId", shared)):
-            for call in self._select(sql.format(field=field, label="APICall"), sorted(keys)):
+        for field, keys in (("issuedSlot", slots), ("actorSlot", slots), ("sharedEventId", named)):
+            for call in calls_by(field, keys):
                 calls[call["id"]] = call
+        pids |= {
+            c["callerPrincipalId"] for c in calls.values() if isinstance(c.get("callerPrincipalId"), str)
+        }
+        for call in [*vouched, *calls_by("issuedPrincipalId", pids)]:
+            calls[call["id"]] = call
         sessions = self._select(sql.format(field="slot", label="Session"), sorted(slots))
         return LinkFacts(calls=list(calls.values()), sessions=sessions)
 

@@ -9,8 +9,9 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
+from trailgraph.extract import PRINCIPAL_GROUP
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
-from trailgraph.link import LinkFacts, link
+from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGES, KEY, NODES
 from trailgraph.store.base import Row, StoreError
 
@@ -152,8 +153,9 @@ class Neo4jStore:
         self._write_edges(tx, edges)
         if not slots and not shared:
             return created, {}
-        decided = link(self._link_facts(tx, slots, shared), slots, shared)
-        groups = sorted(slots | {f"shared:{s}" for s in shared})
+        facts = self._link_facts(tx, slots, shared)
+        decided = link(facts, slots, shared)
+        groups = sorted(decided_groups(facts, slots, shared))
         decided_nodes = self._unknown_nodes(decided.nodes)
         self._replace_tx(tx, groups, decided.edges)
         self._write_nodes(tx, decided_nodes)
@@ -259,19 +261,30 @@ class Neo4jStore:
         return int(created)
 
     def _link_facts(self, tx: neo4j.ManagedTransaction, slots: set[str], shared: set[str]) -> LinkFacts:
+        pids = {k.removeprefix(PRINCIPAL_GROUP) for k in shared if k.startswith(PRINCIPAL_GROUP)}
+        named = {k for k in shared if not k.startswith(PRINCIPAL_GROUP)}
+        by_caller = "MATCH (c:APICall) WHERE c.callerPrincipalId IN $pids RETURN properties(c) AS props"
+        vouched = [dict(r["props"]) for r in tx.run(by_caller, pids=sorted(pids))]
+        named |= {c["sharedEventId"] for c in vouched if isinstance(c.get("sharedEventId"), str)}
         query = (
             "CALL () { MATCH (c:APICall) WHERE c.issuedSlot IN $slots RETURN c "
             "UNION MATCH (c:APICall) WHERE c.actorSlot IN $slots AND c.switchFrom IS NOT NULL RETURN c "
             "UNION MATCH (c:APICall) WHERE c.sharedEventId IN $shared RETURN c } "
             "RETURN properties(c) AS props"
         )
-        params = {"slots": sorted(slots), "shared": sorted(shared)}
-        calls = [dict(r["props"]) for r in tx.run(query, params)]
+        params = {"slots": sorted(slots), "shared": sorted(named)}
+        calls = {c["id"]: c for c in (dict(r["props"]) for r in tx.run(query, params))}
+        pids |= {
+            c["callerPrincipalId"] for c in calls.values() if isinstance(c.get("callerPrincipalId"), str)
+        }
+        by_issued = "MATCH (c:APICall) WHERE c.issuedPrincipalId IN $pids RETURN properties(c) AS props"
+        for c in [*vouched, *(dict(r["props"]) for r in tx.run(by_issued, pids=sorted(pids)))]:
+            calls[c["id"]] = c
         sessions = [
             dict(r["props"])
             for r in tx.run("MATCH (s:Session) WHERE s.slot IN $slots RETURN properties(s) AS props", params)
         ]
-        return LinkFacts(calls=calls, sessions=sessions)
+        return LinkFacts(calls=list(calls.values()), sessions=sessions)
 
     def digests(self, call_ids: list[str]) -> dict[str, str | None]:
         self.ensure_schema()
