@@ -18,6 +18,8 @@ HAZARDS: dict[str, str] = {
     "keyless_service_sessions": "Service-linked-role sessions with no access key, issued several times "
     "in one second by their service.",
     "anonymous_reads": "Anonymous S3 reads (ANONYMOUS_PRINCIPAL).",
+    "source_identity_chains": "Role chains through a missing account, half of them carrying a "
+    "sourceIdentity (which continues the trail), half not (which ends it).",
 }
 """The traps of real trails that an accuracy figure must face: each on by default (`--no-...` to drop)."""
 
@@ -50,6 +52,7 @@ class SimConfig:
     service_events: bool = True
     keyless_service_sessions: bool = True
     anonymous_reads: bool = True
+    source_identity_chains: bool = True
 
     def __post_init__(self) -> None:
         if self.accounts < 3:

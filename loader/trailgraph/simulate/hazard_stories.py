@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from . import catalog as C
 from . import records as R
-from .actors import call_count
+from .actors import after, call_count, iam_user, person
 from .catalog import JSON
-from .org import Role
+from .org import HUMAN_REGIONS, Role
 from .world import Session, World
 
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -171,3 +171,39 @@ def anonymous_read(w: World, t: int) -> None:
     }
     w.out.emit(t, account, "us-east-1", rec, w.truth("Anonymous", "ANONYMOUS_PRINCIPAL"))
     w.count["anonymous_reads"] += 1
+
+
+def through_missing_account(w: World, t: int) -> None:
+    """A person assumes a role in an account whose logs are missing, and from there a role in a logged
+    one. With a sourceIdentity (half of them) the logged side still names her; without, the trail ends
+    at the missing account."""
+    middles = [r for r in w.org.human_roles if r.account in w.org.missing]
+    ends = [r for r in w.org.human_roles if r.account not in w.org.missing and r.account != w.org.identity]
+    if not w.cfg.source_identity_chains or not middles or not ends:
+        return
+    w.stories["through_missing_account"] += 1
+    p = person(w)
+    with_source = w.rng.random() < 0.5
+    name = f"{p.short}-{t}"  # one issuance per principal: the rule needs exactly one alive
+    middle = w.assume_role(
+        iam_user(w, p, t),
+        middles[int(w.rng.random() * len(middles))],
+        t,
+        name,
+        menu=C.CLI,
+        regions=HUMAN_REGIONS,
+        plain=True,
+        source_identity=p.short if with_source else None,
+    )
+    last = w.calls(middle, middle.created, call_count(w, 2, 6), fresh=True)  # never written: account missing
+    end = w.assume_role(
+        middle,
+        ends[int(w.rng.random() * len(ends))],
+        after(w, last, 20),
+        name,
+        menu=C.CLI,
+        regions=HUMAN_REGIONS,
+        plain=True,
+    )
+    w.calls(end, end.created, call_count(w, 4, 20), fresh=True)
+    w.count["chains_with_source_identity" if with_source else "chains_without_source_identity"] += 1

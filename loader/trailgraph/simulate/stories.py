@@ -11,7 +11,13 @@ from collections.abc import Callable
 
 from .cli_stories import cli, federation_token, iam_user_direct, session_token
 from .console_stories import console_switchrole, identity_center, root, saml
-from .hazard_stories import anonymous_read, failed_signin, keyless_service_session, service_event
+from .hazard_stories import (
+    anonymous_read,
+    failed_signin,
+    keyless_service_session,
+    service_event,
+    through_missing_account,
+)
 from .workload_stories import ec2_instance, lambda_function, web_identity
 from .world import World
 
@@ -33,4 +39,5 @@ STORIES: tuple[tuple[Story, float, bool], ...] = (
     (service_event, 0.6, False),
     (keyless_service_session, 0.5, False),
     (anonymous_read, 0.6, False),
+    (through_missing_account, 0.8, True),
 )

@@ -53,6 +53,7 @@ class Session:
     console: bool = False
     obo: JSON | None = None  # identity variant carrying onBehalfOf (Identity Center)
     obo_pending: bool = False
+    source_identity: str | None = None  # set once in a chain, copied along it by AWS
     limit: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -184,6 +185,7 @@ class World:
         ip: str,
         ua: str,
         region: str = "us-east-1",
+        vouched: bool = False,
     ) -> Truth:
         """Write an STS call by `caller` on `role`: one record in-account, two across accounts.
 
@@ -207,7 +209,7 @@ class World:
         mine["awsRegion"] = region
         self.out.emit(t, caller.account, region, mine, caller.truth)
         seen = caller.truth
-        if caller.account in self.org.missing:
+        if caller.account in self.org.missing and not vouched:
             seen = self.truth("AWSAccount", caller.account, False)
         theirs = R.sts_record(
             R.aws_account(caller.principal_id, caller.account),
@@ -226,7 +228,8 @@ class World:
         theirs["awsRegion"] = region
         self.out.emit(t, role.account, region, theirs, seen)
         self.count["cross_account_pairs"] += 1
-        return seen.issued_by(theirs["eventID"])
+        # The copy an answer can cite: the role account's, unless that account's logs are missing.
+        return seen.issued_by(mine["eventID"] if role.account in self.org.missing else theirs["eventID"])
 
     def assume_role(
         self,
@@ -239,12 +242,14 @@ class World:
         regions: tuple[str, ...],
         forced: bool = False,
         switch: bool = False,
+        plain: bool = False,
+        source_identity: str | None = None,
     ) -> Session:
         """AssumeRole by a user or role session; `switch` is the console's SwitchRole (console-minted key)."""
         t = self.claim(role.arn, name, t, forced)
         expires = t + 3600
         rnd, cfg = self.rng.random, self.cfg
-        sdk = not switch and caller.ua not in (CONSOLE_UA,)
+        sdk = not switch and not plain and caller.ua not in (CONSOLE_UA,)
         regional = sdk and cfg.missing_regional_sts and rnd() < REGIONAL_RATE
         retried = regional and rnd() < 0.5
         double = sdk and (retried or (cfg.sdk_double_assume and rnd() < DOUBLE_RATE))
@@ -268,18 +273,37 @@ class World:
             }
             self.sts_copies(t, "AssumeRole", caller, ident, role, params, twin, ip, ua)
             self.count["sdk_double_assume"] += 1
-        response = {
+        response: JSON = {
             "credentials": self.credentials(key, expires),
             "assumedRoleUser": {"assumedRoleId": rid, "arn": role.session_arn(name)},
         }
-        seen = self.sts_copies(t, "AssumeRole", caller, ident, role, params, response, ip, ua, region)
+        chained = source_identity or caller.source_identity
+        if source_identity:
+            params["sourceIdentity"] = source_identity
+        if chained:
+            response["sourceIdentity"] = chained
+        seen = self.sts_copies(
+            t,
+            "AssumeRole",
+            caller,
+            ident,
+            role,
+            params,
+            response,
+            ip,
+            ua,
+            region,
+            vouched=chained is not None,
+        )
         if regional:
             self.count["missing_regional_sts"] += 1
             # Its issuing call is not written: the logs can only say the trail stops at the role's account.
             seen = self.truth("Unknown", role.account, False)
         use = self.ids.key("ASIA") if switch else key
         identity = R.assumed_role(role, name, use, self.iso(t), caller.mfa)
-        return Session(
+        if chained:
+            identity["sessionContext"]["sourceIdentity"] = chained
+        session = Session(
             role.account,
             rid,
             identity,
@@ -297,6 +321,8 @@ class World:
             caller.denials,
             switch,
         )
+        session.source_identity = chained
+        return session
 
     def _denied_twin(self, role: Role, t: int, name: str, params: JSON, caller: Session) -> None:
         """Someone else's AssumeRole of the same role and session name in the same second, denied: it
