@@ -114,7 +114,8 @@ def test_a_batch_the_writer_thread_fails_stops_the_load_with_that_error(org: Pat
 
 
 def test_a_blob_repeating_a_batched_event_is_redone_record_by_record(tmp_path: Path) -> None:
-    """First copy in a batch wins, with or without workers: the second blob's copy is redone here."""
+    """First copy in a batch wins, with or without workers: the second blob's copy (other content, so a
+    reported conflict) is redone here."""
     alice = user_identity("111111111111", "alice")
     first = call(alice, "2024-03-01T10:00:00Z", userAgent="first")
     second = dict(first, userAgent="second")
@@ -126,7 +127,8 @@ def test_a_blob_repeating_a_batched_event_is_redone_record_by_record(tmp_path: P
     for workers in (0, 1):
         store = EmbeddedStore(tmp_path / f"w{workers}.db")
         summary = load_blobs(store, blobs, workers=workers)
-        assert (summary.loaded, summary.duplicates) == (1, 1)
+        assert (summary.loaded, summary.duplicates, summary.rejected) == (1, 0, 1)
+        assert [(p.source, p.index) for p in summary.problems] == [("b.json", 0)]
         stores.append(dump(store))
     assert stores[0] == stores[1]
     ((_, props),) = [(k, v) for k, v in stores[0][0].items() if k.startswith("APICall:")]
