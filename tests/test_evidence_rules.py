@@ -381,3 +381,41 @@ def test_without_one_matching_issuance_the_trace_stops_at_the_missing_account(
     answer = trace_one(any_store, use["eventID"])
     assert answer["complete"] is False and answer["origin"]["type"] == "AWSAccount"
     assert answer["gaps"][0]["account"] == MIDDLE
+
+
+def _sessions_by_slot(store: GraphStore, role_arn: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = store.run(
+        "who-used", {"roleArn": role_arn, "since": None, "until": None, "account": None}
+    )
+    return rows
+
+
+def test_one_console_switchrole_is_one_session(any_store: GraphStore) -> None:
+    seed = orjson.loads((CORPORA / "seed" / "console-switchrole-cross-account.json").read_bytes())["Records"]
+    load_records(any_store, seed)
+    (row,) = _sessions_by_slot(any_store, "arn:aws:iam::776613361644:role/assume-admin-role-example")
+    assert row["calls"] == 2 and row["origin"] == "arn:aws:iam::203016562928:user/bob@example.com"
+    keys = {"ASIA3JUODO7W6YEVI655", "ASIA3JUODO7WTIO2PI64"}  # the console's key and the one STS returned
+    for key in keys:
+        rows = any_store.run("key", {"accessKeyId": key, "since": None, "until": None})
+        assert {r["holderId"] for r in rows} == {row["sessionId"]}
+    nodes, _edges = any_store.counts()
+    assert nodes["Session"] == 2  # bob's console sign-in and the role session he switched into
+
+
+def test_one_cli_assume_role_is_one_session_and_collisions_stay_apart(any_store: GraphStore) -> None:
+    dev, t0 = "222222222222", "2024-03-01T10:00:00Z"
+    alice = user_identity(dev, "alice", "AKIAALICE0000000001")
+    carol = user_identity(dev, "carol", "AKIACAROL0000000001")
+    records = assume_role(alice, t0, dev, "deploy", "ci", "ASIAKEYALICE0000001")
+    records += assume_role(carol, t0, dev, "deploy", "ci", "ASIAKEYCAROL0000001")
+    for key, minute in (("ASIAKEYALICE0000001", 1), ("ASIAKEYCAROL0000001", 2), ("ASIAKEYALICE0000001", 3)):
+        records.append(
+            call(role_session_identity(dev, "deploy", "ci", key, t0), f"2024-03-01T10:0{minute}:00Z")
+        )
+    load_records(any_store, records[::-1])
+    rows = _sessions_by_slot(any_store, f"arn:aws:iam::{dev}:role/deploy")
+    assert sorted((r["accessKeyId"], r["calls"], r["origin"]) for r in rows) == [
+        ("ASIAKEYALICE0000001", 2, f"arn:aws:iam::{dev}:user/alice"),
+        ("ASIAKEYCAROL0000001", 1, f"arn:aws:iam::{dev}:user/carol"),
+    ]

@@ -36,6 +36,8 @@ CONSOLE_AGENTS = frozenset({"AWS Internal", "console.amazonaws.com", "signin.ama
 """User agents (and source addresses) the console's own calls carry. Browsers' `Mozilla/...` agents are
 not on the list: the JavaScript SDK sends them too."""
 CONSOLE_ISSUERS = frozenset({"AWS Internal", "signin.amazonaws.com"})
+CONSOLE_KEY = "console"
+"""The key part of a console session's id: one node per sign-in, whichever keys it carried."""
 """`invokedBy` / `sourceIPAddress` of an STS call the console made for a SwitchRole or sign-in."""
 
 _TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.\d+)?\s*(Z|[+-]\d{2}:?\d{2})?$")
@@ -300,16 +302,15 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
     }
     if account != "-":
         batch.node("Account", account)
-    actor = _memo_actor(batch, ui, event_time, record, call_props, ext)
+    # Console credentials: one session per sign-in, whatever keys the console mints for it (see _session).
+    console = from_console or user_agent in CONSOLE_AGENTS or event_source == "signin.amazonaws.com"
+    actor = _memo_actor(batch, ui, event_time, record, call_props, ext, console)
     if shared:
         ext.shared.add(shared)
     if actor is not None:
         call_props["actor"] = f"{actor[0]}:{actor[1]}"
         if actor[0] == "Session":
             call_props["actorSlot"] = batch.nodes[actor]["slot"]
-            if from_console or user_agent in CONSOLE_AGENTS:
-                # Console evidence kept on the session: its key was minted by the console (link.py).
-                batch.node(actor[0], actor[1], console=True)
         if not (call_props["actorType"] == "AWSAccount" and shared):
             batch.edge("PERFORMED", actor, ext.call, accessKeyId=call_props.get("accessKeyId"))
         elif (pid := _s(ui.get("principalId"))) and pid.startswith("AROA") and ":" in pid:
@@ -345,20 +346,23 @@ def _memo_actor(
     record: Record,
     call: dict[str, Any],
     ext: Extracted,
+    console: bool,
 ) -> NodeRef | None:
     """`_actor`, remembered: every call of a session carries the same userIdentity, so its facts are
     computed once and replayed (the same updates, in the same order, as computing them again).
 
     The key is everything `_actor` reads: the userIdentity (as JSON), whether the call is a console
-    SwitchRole, the event time for sign-in events, and three record fields some identity types use."""
+    SwitchRole, whether it shows console credentials, the event time for sign-in events, and three
+    record fields some identity types use."""
     try:
         ui_json = orjson.dumps(ui)
     except (TypeError, orjson.JSONEncodeError):
-        return _actor(batch, ui, event_time, record, call, ext)
+        return _actor(batch, ui, event_time, record, {**call, "console": console}, ext)
     aed = _d(record.get("additionalEventData"))
     key = (
         ui_json,
         call["eventName"] == "SwitchRole",
+        console,
         event_time if call["eventSource"] == "signin.amazonaws.com" else None,
         _s(aed.get("SwitchFrom")),
         _s(aed.get("UserName")),
@@ -371,6 +375,7 @@ def _memo_actor(
             "actorType": call["actorType"],
             "eventName": call["eventName"],
             "eventSource": call["eventSource"],
+            "console": console,
         }
         actor = _actor(local.batch, ui, event_time, record, scratch, local)
         facts = _ActorFacts(
@@ -445,6 +450,7 @@ def _actor(
                 mfa=mfa,
                 name=name,
                 source_identity=_s(ctx.get("sourceIdentity")),
+                console=call["console"],
             )
         if key:
             kind_of_key = "long-term" if key.startswith("AKIA") else "temporary"
@@ -480,6 +486,7 @@ def _actor(
             mfa=mfa,
             name=principal_id.split(":", 1)[-1],
             source_identity=_s(ctx.get("sourceIdentity")),
+            console=call["console"],
             issuer_arn=issuer_arn if kind == "FederatedUser" else None,
             ec2=_s(ctx.get("ec2RoleDelivery")),
         )
@@ -558,18 +565,23 @@ def _session(
     mfa: bool | None,
     name: str,
     source_identity: str | None,
+    console: bool,
     issuer_arn: str | None = None,
     ec2: str | None = None,
 ) -> NodeRef:
+    """A session as a call shows it. Console credentials name one node per sign-in (the console mints
+    several keys for it, none in an STS response; its keys hang off it as AccessKeys); any other key
+    names its own node, so a key proven to belong to another issuance stays with that one."""
     who = arn or principal_id
     slot = slot_of(who, creation)
     ref = batch.node(
         "Session",
-        session_id(who, creation, key),
+        session_id(who, creation, CONSOLE_KEY if console else key),
         slot=slot,
         principalId=principal_id,
         creationDate=creation or None,
-        accessKeyId=key or None,
+        accessKeyId=None if console else key or None,
+        console=console or None,
         arn=arn,
         account=account,
         kind=kind,
@@ -645,14 +657,16 @@ def _issuance(
     if not who:
         return
     slot = slot_of(who, event_time)
-    sid = session_id(who, event_time, key)
+    console = bool(call.get("consoleIssued"))  # the console's session: its uses carry keys of its own
+    sid = session_id(who, event_time, CONSOLE_KEY if console else key)
     ref = batch.node(
         "Session",
         sid,
         slot=slot,
         principalId=principal_id,
         creationDate=event_time,
-        accessKeyId=key,
+        accessKeyId=None if console else key,
+        console=console or None,
         arn=arn,
         account=account_of_arn(arn),
         kind=kind,
