@@ -44,11 +44,13 @@ NODES: tuple[NodeSpec, ...] = (
     NodeSpec("Role", "An IAM role (ARN with its path).", "arn:aws:iam::776613361644:role/admin"),
     NodeSpec(
         "Session",
-        "A set of temporary credentials in use: role session, federated user, IAM user or root session. "
+        "One issuance of temporary credentials: role session, federated user, IAM user or root session. "
         "Key: session ARN|creationDate|accessKeyId, so the issuing event and every later use name the "
-        "same node without needing each other.",
+        "same node without needing each other; for console credentials (a sign-in, SwitchRole, or calls "
+        "the record marks as console) the key part is `console`: one node per sign-in, with every key "
+        "the console minted for it as an AccessKey (KEY_OF). `link` says how its issuer was decided.",
         "arn:aws:sts::776613361644:assumed-role/assume-admin-role-example/bob@example.com"
-        "|2020-09-17T19:04:10Z|ASIA3JUODO7W6YEVI655",
+        "|2020-09-17T19:04:10Z|console",
         ("slot", "arn", "accessKeyId"),
     ),
     NodeSpec(
