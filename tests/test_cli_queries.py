@@ -59,21 +59,21 @@ def test_activity_of_bob_finds_createuser(seed_db: Path) -> None:
     assert result.exit_code == 0, result.stderr
     rows = rows_of(result)
     assert [r["eventId"] for r in rows if r["kind"] == "call"][-1] == CREATE_USER
-    assert "8 row(s)" in result.stderr and "backend: embedded store" in result.stderr
+    assert "6 row(s)" in result.stderr and "backend: embedded store" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["who-used", ROLE], 3),
-        (["who-used", "assume-admin-role-example"], 3),
-        (["chains", "--cross-account-only"], 3),
+        (["who-used", ROLE], 1),  # one console SwitchRole is one session, whatever keys it used
+        (["who-used", "assume-admin-role-example"], 1),
+        (["chains", "--cross-account-only"], 1),
         (["chains", "--min-hops", "2"], 0),
         (["key", "ASIA3JUODO7W6YEVI655"], 1),
         (["gaps"], 0),
         (["timeline", SESSION_ARN], 2),
         (["timeline", BOB, "--account", "776613361644"], 3),
-        (["activity", "ASIA3JUODO7W6YEVI655"], 2),
+        (["activity", "ASIA3JUODO7W6YEVI655"], 3),
     ],
 )
 def test_each_question_as_jsonl(seed_db: Path, args: list[str], expected: int) -> None:
@@ -142,7 +142,7 @@ def test_pictures_of_query_rows(seed_db: Path, tmp_path: Path) -> None:
     assert dot.stdout.startswith("digraph trailgraph {") and "bob@example.com" in dot.stdout
     graphml = run(seed_db, "chains", "--format", "graphml")
     g = nx.read_graphml(io.StringIO(graphml.stdout))
-    assert g.number_of_nodes() >= 5
+    assert g.number_of_nodes() >= 4
     assert run(seed_db, "gaps", "--format", "dot").exit_code == 2  # not path-shaped: no picture formats
 
 
