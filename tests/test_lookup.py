@@ -221,8 +221,10 @@ def test_each_account_region_is_paced_on_its_own(endpoint: str) -> None:
         gaps = [b - a for a, b in itertools.pairwise(times)]
         assert min(gaps) >= 0.49, gaps  # 2 a second: no two calls closer than half a second
         assert all(times[i + 2] - times[i] >= 0.99 for i in range(pages - 2))  # any 1 s holds at most 2
-    # 5 calls at 2/s take 2 s per region; the two regions run side by side, not one after the other.
-    assert 1.9 <= elapsed < 3.5, elapsed
+    # 5 calls at 2/s take 2 s per region; the two regions run side by side, not one after the other:
+    # their calls interleave (told by the calls' own times, not by a wall-clock bound a busy machine breaks).
+    first, second = sorted(session.calls.values())
+    assert elapsed >= 1.9 and second[0] < first[-1], (first, second)
 
 
 def test_assume_role_reads_each_account_with_its_own_credentials(
