@@ -19,6 +19,7 @@ import click
 import orjson
 from neo4j.exceptions import DriverError, Neo4jError
 from rich.console import Console
+from rich.markup import escape
 
 from trailgraph import render
 from trailgraph.backend import DEFAULT_STORE, BackendConfig, open_store
@@ -77,7 +78,7 @@ def backend_options(fn: F) -> F:
     return fn
 
 
-def _open(kwargs: dict[str, Any]) -> GraphStore:
+def _open(kwargs: dict[str, Any], create: bool) -> GraphStore:
     config = BackendConfig(
         neo4j_uri=kwargs.pop("neo4j_uri"),
         neo4j_user=kwargs.pop("neo4j_username"),
@@ -85,32 +86,30 @@ def _open(kwargs: dict[str, Any]) -> GraphStore:
         neo4j_database=kwargs.pop("neo4j_database"),
         store=kwargs.pop("store"),
     )
-    store = open_store(config)
+    store = open_store(config, create=create)
     err.print(f"[dim]backend: {store.describe()}[/dim]")
     log.debug("opened %s", store.describe())
     return store
 
 
-def with_store(fn: Callable[..., int | None]) -> Callable[..., None]:
-    """Open the configured store, run the command, map store errors to exit code 3."""
-
+def _store_command(fn: Callable[..., int | None], create: bool) -> Callable[..., None]:
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> None:
         try:
-            store = _open(kwargs)
+            store = _open(kwargs, create)
         except StoreError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
             sys.exit(EXIT_STORE)
         try:
             code = fn(store, **kwargs)
         except StoreError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
             sys.exit(EXIT_STORE)
         except (DriverError, Neo4jError) as exc:
             # The server went away between two statements: every write is a merge, so re-running is safe.
             err.print(
-                f"[red]error:[/red] lost Neo4j ({type(exc).__name__}: {exc}); when it is back, re-run the "
-                "same command (loads resume: every write is a merge)"
+                f"[red]error:[/red] lost Neo4j ({type(exc).__name__}: {escape(str(exc))}); when it is back, "
+                "re-run the same command (loads resume: every write is a merge)"
             )
             sys.exit(EXIT_STORE)
         finally:
@@ -119,6 +118,16 @@ def with_store(fn: Callable[..., int | None]) -> Callable[..., None]:
         sys.exit(code or 0)
 
     return wrapper
+
+
+def with_store(fn: Callable[..., int | None]) -> Callable[..., None]:
+    """Open the configured store, which must exist, run the command, map store errors to exit code 3."""
+    return _store_command(fn, create=False)
+
+
+def with_new_store(fn: Callable[..., int | None]) -> Callable[..., None]:
+    """As `with_store`, but the embedded store is created if missing (load only)."""
+    return _store_command(fn, create=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -217,7 +226,7 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     help="LookupEvents: assume role NAME in each --account (role name, not ARN).",
 )
 @backend_options
-@with_store
+@with_new_store
 def load(
     store: GraphStore,
     paths: tuple[str, ...],
