@@ -1,5 +1,6 @@
-"""Shared fixtures. Tests that need Neo4j use the real server (started by tests/neo4j_server.py unless
-NEO4J_URI names one); they fail, never skip, when it cannot be reached."""
+"""Shared fixtures. Tests that need Neo4j use the suite's own real server (started by tests/neo4j_server.py
+in .neo4j-test/ unless TRAILGRAPH_TEST_NEO4J_URI names one; never the user's NEO4J_URI); they fail,
+never skip, when it cannot be reached."""
 
 from __future__ import annotations
 

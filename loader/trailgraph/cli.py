@@ -30,6 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_NOT_FOUND = 1
 EXIT_STORE = 3
+EXIT_INTERRUPTED = 130
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 log = logging.getLogger("trailgraph")
@@ -258,8 +259,11 @@ def load(
       trailgraph load --lookup-events --start 24h --region us-east-1 --assume-role Audit --account 1111...
 
     Loading the same data twice changes nothing; an interrupted load can simply be run again.
+    Progress goes to stderr: a live bar with an ETA on a terminal, a line every 5 s otherwise
+    (TRAILGRAPH_PROGRESS_SECONDS). The summary adds up: records read = loaded + duplicates + skipped +
+    rejected. Ctrl-C stops with one line saying how far it got (exit 130); re-run to finish.
     Exit status: 0 when every record was loaded (or skipped as a digest), 1 when any input was
-    rejected (everything good was still loaded), 3 when the store cannot be used.
+    rejected (everything good was still loaded), 3 when the store cannot be used, 130 interrupted.
     """
     from trailgraph.load import StrictStop, load_blobs
     from trailgraph.sources.s3 import SourceError
@@ -280,15 +284,19 @@ def load(
     try:
         blobs, total = select_sources(list(paths), options)
         with render.load_progress(err, total) as progress:
-            summary = load_blobs(
-                store,
-                blobs,
-                strict=strict,
-                on_progress=progress.update,
-                on_problem=progress.problem,
-                workers=processes,
-                batch_records=batch_size,
-            )
+            try:
+                summary = load_blobs(
+                    store,
+                    blobs,
+                    strict=strict,
+                    on_progress=progress.update,
+                    on_problem=progress.problem,
+                    workers=processes,
+                    batch_records=batch_size,
+                )
+            except KeyboardInterrupt:
+                progress.interrupted()
+                return EXIT_INTERRUPTED
     except StrictStop as stop:
         err.print(f"[red]stopped (--strict):[/red] {stop}")
         return EXIT_NOT_FOUND
@@ -298,7 +306,7 @@ def load(
         click.echo(orjson.dumps(summary.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
         render.load_summary(err, summary)
-    return EXIT_NOT_FOUND if summary.rejected else 0
+    return EXIT_NOT_FOUND if summary.rejected or summary.files_rejected else 0
 
 
 @main.command()

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.tree import Tree
 
@@ -16,16 +25,49 @@ from trailgraph.load import LoadSummary
 from trailgraph.records import Problem
 
 
+PROGRESS_SECONDS = float(os.environ.get("TRAILGRAPH_PROGRESS_SECONDS") or 5.0)
+"""How often a load prints a progress line when stderr is not a terminal (a log, a pipe, CI)."""
+
+
 class LoadProgress:
-    def __init__(self, progress: Progress, console: Console, total: int) -> None:
-        self.progress = progress
+    """A live bar with an ETA on a terminal; a plain line every few seconds anywhere else."""
+
+    def __init__(self, console: Console, total: int, progress: Progress | None) -> None:
         self.console = console
-        self.task = progress.add_task("loading", total=total or None, records=0, rate="")
+        self.total = total
+        self.progress = progress
+        self.task = progress.add_task("loading", total=total or None, records=0, rate="") if progress else None
+        self.last = LoadSummary()
+        self.started = time.monotonic()
+        self.printed = self.started
+
+    def _rate(self, summary: LoadSummary) -> float:
+        elapsed = time.monotonic() - self.started
+        return summary.records / elapsed if elapsed > 0 else 0.0
 
     def update(self, summary: LoadSummary) -> None:
-        elapsed = self.progress.tasks[self.task].elapsed or 0.0
-        rate = f"{summary.records / elapsed:,.0f} records/s" if elapsed > 0 else ""
-        self.progress.update(self.task, completed=summary.sources, records=summary.records, rate=rate)
+        self.last = summary
+        rate = self._rate(summary)
+        if self.progress is not None and self.task is not None:
+            self.progress.update(
+                self.task, completed=summary.sources, records=summary.records, rate=f"{rate:,.0f} records/s"
+            )
+            return
+        now = time.monotonic()
+        if now - self.printed >= PROGRESS_SECONDS:
+            self.printed = now
+            self.console.print(f"load: {self.done_text(summary)}, {rate:,.0f} records/s{self._eta(summary)}")
+
+    def _eta(self, summary: LoadSummary) -> str:
+        elapsed = time.monotonic() - self.started
+        if not self.total or not summary.sources or elapsed <= 0:
+            return f", {elapsed:,.0f} s"
+        left = elapsed * (self.total - summary.sources) / summary.sources
+        return f", {elapsed:,.0f} s, about {left:,.0f} s left"
+
+    def done_text(self, summary: LoadSummary) -> str:
+        files = f"{summary.sources:,}/{self.total:,}" if self.total else f"{summary.sources:,}"
+        return f"{files} file(s), {summary.records:,} record(s) read, {summary.loaded:,} loaded"
 
     def problem(self, problem: Problem) -> None:
         colour = {"rejected": "red", "skipped": "yellow", "warning": "yellow"}[problem.severity]
@@ -33,20 +75,33 @@ class LoadProgress:
             f"[{colour}]{problem.severity}:[/{colour}] {escape(problem.where())}: {escape(problem.reason)}"
         )
 
+    def interrupted(self) -> None:
+        """Ctrl-C: how far the load got, and that running it again completes it."""
+        self.console.print(
+            f"interrupted after {self.done_text(self.last)}: run the same command again to finish "
+            "(every write is a merge, so what is loaded stays and nothing is doubled)"
+        )
+
 
 @contextmanager
 def load_progress(console: Console, total: int) -> Iterator[LoadProgress]:
+    if not console.is_terminal:
+        yield LoadProgress(console, total, None)
+        return
     progress = Progress(
         TextColumn("[bold]load[/bold] files"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[records]:,} records {task.fields[rate]}"),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=console,
         transient=True,
+        refresh_per_second=4,
     )
     with progress:
-        yield LoadProgress(progress, console, total)
+        yield LoadProgress(console, total, progress)
 
 
 @contextmanager
@@ -66,10 +121,16 @@ def count_progress(console: Console, what: str, total: int) -> Iterator[Callable
 
 
 def load_summary(console: Console, s: LoadSummary) -> None:
+    """Adds up: records read = loaded + duplicates + skipped + rejected; each file counted once."""
+    files = []
+    if s.files_rejected:
+        files.append(f"[red]{s.files_rejected:,} rejected[/red]")
+    if s.files_skipped:
+        files.append(f"{s.files_skipped:,} skipped")
     console.print(
-        f"{s.sources} source(s), {s.records} record(s): [green]{s.loaded} loaded[/green], "
-        f"{s.duplicates} duplicate(s), {s.skipped} skipped, "
-        + (f"[red]{s.rejected} rejected[/red]" if s.rejected else "0 rejected")
+        f"{s.sources:,} file(s) read" + (f" ({', '.join(files)}, see above)" if files else "")
+        + f"; {s.records:,} record(s) = [green]{s.loaded:,} loaded[/green] + {s.duplicates:,} duplicate(s) + "
+        f"{s.skipped:,} skipped + " + (f"[red]{s.rejected:,} rejected[/red]" if s.rejected else "0 rejected")
     )
 
 
