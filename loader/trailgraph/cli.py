@@ -433,7 +433,9 @@ def simulate(
     """Write a simulated organisation's trail, with the true origin of every event.
 
     The trail is laid out as AWS delivers it to S3 (AWSLogs/o-ORG/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/,
-    5-minute .json.gz files); DIR/truth.jsonl holds {"eventId", "account", "origin": {"type", "id"},
+    5-minute .json.gz files). The logs of --missing-accounts accounts are not written, so the trail
+    holds fewer events than --events, as when a real account's trail is missing. DIR/truth.jsonl
+    (skipped by `load DIR`) holds {"eventId", "account", "origin": {"type", "id"},
     "complete"} for every event, exactly as `trace` should report it. Noise is on by default.
 
     \b
@@ -462,10 +464,21 @@ def simulate(
         raise click.UsageError(str(exc)) from exc
     with render.count_progress(err, "simulate", events) as advance:
         summary = run_simulation(config, Path(out_dir), progress=advance)
+    unwritten = summary.noise.get("unwritten_events", 0)
     err.print(
         f"{summary.distinct_events:,} distinct events ({summary.events:,} records with duplicates) "
-        f"in {summary.files:,} files, {summary.bytes / 1e6:.1f} MB; missing accounts: "
-        f"{', '.join(summary.missing_accounts) or 'none'}; truth in {Path(out_dir) / 'truth.jsonl'}"
+        f"in {summary.files:,} files, {summary.bytes / 1e6:.1f} MB, under {Path(out_dir) / 'AWSLogs'}"
+    )
+    if summary.missing_accounts:
+        err.print(
+            f"{unwritten:,} of the {summary.generated_events:,} events generated happened in "
+            f"{', '.join(summary.missing_accounts)}, whose logs are deliberately not written "
+            "(--missing-accounts; 0 for none): that is why fewer events than asked are in the trail, "
+            "and traces through that account stop with a gap naming it"
+        )
+    err.print(
+        f"ground truth in {Path(out_dir) / 'truth.jsonl'} (`trailgraph load {out_dir}` skips it by name); "
+        f"load the trail with: trailgraph load {Path(out_dir) / 'AWSLogs'}"
     )
 
 

@@ -71,9 +71,8 @@ class LoadProgress:
 
     def problem(self, problem: Problem) -> None:
         colour = {"rejected": "red", "skipped": "yellow", "warning": "yellow"}[problem.severity]
-        self.console.print(
-            f"[{colour}]{problem.severity}:[/{colour}] {escape(problem.where())}: {escape(problem.reason)}"
-        )
+        reason = problem.reason.removeprefix(f"{problem.severity}: ")
+        self.console.print(f"[{colour}]{problem.severity}:[/{colour}] {escape(problem.where())}: {escape(reason)}")
 
     def interrupted(self) -> None:
         """Ctrl-C: how far the load got, and that running it again completes it."""

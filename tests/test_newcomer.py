@@ -1,0 +1,265 @@
+"""A newcomer's first ten minutes (issue 18): a store is never conjured, mistakes are one clear line,
+query parameters keep their type, a load reports progress and a summary that adds up."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.builders import call, user_identity
+from trailgraph.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_DIR = REPO / "examples" / "seed"
+CREATE_USER = "38d0221b-61e0-47d6-9c45-7eb2dc55125b"
+NO_NEO4J: dict[str, str | None] = {"NEO4J_URI": None, "TRAILGRAPH_STORE": None, "NEO4J_DATABASE": None}
+
+
+def cli(*args: str, env: dict[str, str | None] | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env={**NO_NEO4J, **(env or {})}, catch_exceptions=False)
+
+
+def cli_process_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in NO_NEO4J}
+    return {**env, **extra}
+
+
+@pytest.fixture
+def seed_store(tmp_path: Path) -> Path:
+    store = tmp_path / "seed.db"
+    assert cli("load", "--store", str(store), str(SEED_DIR)).exit_code == 0
+    return store
+
+
+# --------------------------------------------------------------------------- no store conjured
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["trace", CREATE_USER],
+        ["stats"],
+        ["gaps"],
+        ["who-used", "assume-admin-role-example"],
+        ["query", "trace", "-p", f"eventId={CREATE_USER}"],
+    ],
+)
+def test_a_read_command_never_creates_a_store(tmp_path: Path, command: list[str]) -> None:
+    typo = tmp_path / "trailgrpah.db"
+    result = cli(*command, "--store", str(typo))
+    assert result.exit_code == 3
+    assert f"no store at {typo.resolve()}" in result.stderr
+    assert "load something first" in result.stderr
+    assert not typo.exists(), "a read command created the store it could not find"
+
+
+def test_the_default_store_is_looked_up_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = cli("trace", CREATE_USER)
+    assert result.exit_code == 3 and f"no store at {tmp_path.resolve() / 'trailgraph.db'}" in result.stderr
+    assert not (tmp_path / "trailgraph.db").exists()
+
+
+def test_load_still_creates_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "new.db"
+    assert cli("load", "--store", str(store), str(SEED_DIR)).exit_code == 0 and store.exists()
+
+
+# --------------------------------------------------------------------------- Neo4j mistakes
+
+
+def test_an_http_neo4j_uri_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    result = cli("stats", env={"NEO4J_URI": "http://127.0.0.1:7474", "NEO4J_PASSWORD": "x"})
+    assert result.exit_code == 3
+    assert "Traceback" not in result.stderr and "aiohttp" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == [
+        "error: NEO4J_URI http://127.0.0.1:7474 is Neo4j's HTTP (Browser) address; trailgraph talks "
+        "Bolt: use bolt://127.0.0.1:7687 (or the server's Bolt port)"
+    ]
+
+
+def test_an_http_uri_through_the_real_process_has_no_traceback() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "trailgraph", "trace", CREATE_USER],
+        env=cli_process_env(NEO4J_URI="http://localhost:7474", NEO4J_PASSWORD="x"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3 and "Traceback" not in done.stderr
+    assert "use bolt://localhost:7687" in done.stderr
+
+
+def test_a_wrong_database_is_one_line_and_exit_3(neo4j_credentials: tuple[str, str, str]) -> None:
+    uri, user, password = neo4j_credentials
+    env: dict[str, str | None] = {
+        "NEO4J_URI": uri,
+        "NEO4J_USERNAME": user,
+        "NEO4J_PASSWORD": password,
+        "NEO4J_DATABASE": "cloudtrial",
+    }
+    result = cli("stats", env=env)
+    assert result.exit_code == 3
+    assert "Traceback" not in result.stderr and "lost Neo4j" not in result.stderr
+    assert f"Neo4j at {uri} has no database 'cloudtrial'" in result.stderr
+    assert "it has: neo4j" in result.stderr
+
+
+# --------------------------------------------------------------------------- query parameters
+
+
+def test_an_account_parameter_stays_a_string(seed_store: Path) -> None:
+    bob = "arn:aws:iam::203016562928:user/bob@example.com"
+    args = ["query", "timeline", "-p", f"principal={bob}", "--store", str(seed_store), "--format", "json"]
+    typed = cli(*args, "-p", "account=776613361644")
+    assert typed.exit_code == 0, typed.stderr
+    rows = orjson.loads(typed.stdout)
+    assert rows and {row["account"] for row in rows} == {"776613361644"}
+    quoted = cli(*args, "-p", 'account="776613361644"')
+    assert orjson.loads(quoted.stdout) == rows
+
+
+def test_integer_and_boolean_parameters_are_typed_from_the_header(seed_store: Path) -> None:
+    base = ["query", "chains", "--store", str(seed_store), "--format", "json"]
+    result = cli(*base, "-p", "minHops=1", "-p", "crossAccountOnly=true")
+    assert result.exit_code == 0, result.stderr
+    assert all(row["crossAccount"] for row in orjson.loads(result.stdout))
+    bad = cli(*base, "-p", "minHops=two")
+    assert bad.exit_code == 2 and "minHops is an integer" in bad.stderr
+    bad = cli(*base, "-p", "crossAccountOnly=maybe")
+    assert bad.exit_code == 2 and "crossAccountOnly is true or false" in bad.stderr
+
+
+def test_a_missing_required_parameter_is_a_usage_error(seed_store: Path) -> None:
+    result = cli("query", "who-used", "--store", str(seed_store))
+    assert result.exit_code == 2
+    assert "who-used needs --param roleArn=VALUE" in result.stderr
+
+
+def test_types_and_required_come_from_every_header() -> None:
+    from trailgraph.queries_catalog import catalog
+
+    queries = catalog()
+    assert queries["chains"].types["minHops"] == "integer"
+    assert queries["chains"].types["crossAccountOnly"] == "boolean"
+    for query in queries.values():
+        for name, kind in query.types.items():
+            if name in ("account", "since", "until", "eventId", "accessKeyId", "roleArn", "principal"):
+                assert kind == "string", (query.name, name)
+        assert query.required == {p for p, text in query.params.items() if "null" not in text}
+
+
+# --------------------------------------------------------------------------- load summary
+
+
+def test_the_load_summary_adds_up_and_counts_each_file_once(tmp_path: Path) -> None:
+    trail = tmp_path / "trail"
+    trail.mkdir()
+    good = [call(user_identity("111111111111", "alice"), f"2024-03-01T10:00:0{i}Z") for i in range(3)]
+    (trail / "a.json").write_bytes(orjson.dumps({"Records": good}))
+    (trail / "b.json.gz").write_bytes(gzip.compress(orjson.dumps({"Records": good[:2]})))  # duplicates
+    (trail / "c.jsonl").write_bytes(  # one good, one bad line, one record without a time
+        orjson.dumps(call(user_identity("111111111111", "bob"), "2024-03-01T11:00:00Z"))
+        + b"\n{oops\n"
+        + orjson.dumps({"eventID": "no-time"})
+        + b"\n"
+    )
+    (trail / "d.json").write_bytes(b"{not json at all")  # the whole file
+    (trail / "e.json").write_bytes(orjson.dumps({"digestStartTime": "x", "digestEndTime": "y"}))
+    (trail / "f.json.gz").write_bytes(  # named .gz, not gzip
+        orjson.dumps({"Records": [call(user_identity("111111111111", "carol"), "2024-03-01T12:00:00Z")]})
+    )
+    (trail / "g.json").write_bytes(orjson.dumps({"Records": [None, 5]}))  # two records that are not
+    truncated = gzip.compress(orjson.dumps({"Records": good}))
+    (trail / "h.json.gz").write_bytes(truncated[: len(truncated) // 2])
+
+    result = cli("load", "--store", str(tmp_path / "g.db"), str(trail), "--format", "json")
+    s = orjson.loads(result.stdout)
+    assert result.exit_code == 1
+    assert s["sources"] == 8, "every file once"
+    assert s["records"] == s["loaded"] + s["duplicates"] + s["skipped"] + s["rejected"]
+    assert (s["loaded"], s["duplicates"], s["rejected"]) == (5, 2, 4)
+    assert (s["files_rejected"], s["files_skipped"]) == (2, 1)  # d.json and h.json.gz; e.json
+    assert "f.json.gz: named .gz but not gzip-compressed" in result.stderr
+
+    table = cli("load", "--store", str(tmp_path / "g.db"), str(trail))
+    assert (
+        "8 file(s) read (2 rejected, 1 skipped, see above); 11 record(s) = 0 loaded + 7 duplicate(s) + "
+        "0 skipped + 4 rejected"
+    ) in table.stderr
+
+
+def test_the_seed_loads_as_four_records(tmp_path: Path) -> None:
+    result = cli("load", "--store", str(tmp_path / "g.db"), str(SEED_DIR))
+    assert "1 file(s) read; 4 record(s) = 4 loaded + 0 duplicate(s) + 0 skipped + 0 rejected" in result.stderr
+
+
+# --------------------------------------------------------------------------- progress and Ctrl-C
+
+
+def _load_process(tmp_path: Path, *paths: str, seconds: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "trailgraph", "load", "--store", str(tmp_path / "g.db"), *paths],
+        env=cli_process_env(TRAILGRAPH_PROGRESS_SECONDS=seconds),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_load_piped_to_a_log_prints_progress_lines(tmp_path: Path) -> None:
+    proc = _load_process(tmp_path, str(SEED_DIR), seconds="0")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    progress = [line for line in err.splitlines() if line.startswith("load: ")]
+    assert progress and "1/1 file(s), 4 record(s) read" in progress[-1]
+    assert "records/s" in progress[-1]
+
+
+def test_ctrl_c_says_how_far_it_got_and_exits_130(tmp_path: Path) -> None:
+    # The seed first, then standard input, which stays open: the load is certainly mid-way.
+    proc = _load_process(tmp_path, str(SEED_DIR), "-", seconds="0")
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 120
+    seen = ""
+    while "1/2 file(s)" not in seen and time.monotonic() < deadline:
+        seen += proc.stderr.readline()
+    assert "1/2 file(s), 4 record(s) read" in seen
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert "Traceback" not in rest
+    lines = [line for line in rest.splitlines() if line.startswith("interrupted")]
+    assert len(lines) == 1
+    assert "interrupted after 1/2 file(s), 4 record(s) read" in lines[0]
+    assert "run the same command again" in lines[0]
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+def test_load_of_a_simulated_folder_skips_its_truth_and_says_why(tmp_path: Path) -> None:
+    out = tmp_path / "org"
+    made = cli("simulate", "--out", str(out), "--events", "300", "--days", "1")
+    assert made.exit_code == 0
+    missing = made.stderr.split(" happened in ")[1].split(",")[0]
+    assert "whose logs are deliberately not written" in made.stderr and missing.isdigit()
+    assert "fewer events than asked" in made.stderr
+    loaded = cli("load", "--store", str(tmp_path / "g.db"), str(out), "--format", "json")
+    summary = orjson.loads(loaded.stdout)
+    assert loaded.exit_code == 0, loaded.stderr
+    assert summary["rejected"] == 0 and summary["files_rejected"] == 0 and summary["files_skipped"] == 1
+    assert "truth.jsonl: the ground truth `trailgraph simulate` writes" in loaded.stderr
