@@ -55,6 +55,7 @@ def script_env() -> dict[str, str]:
         "NEO4J_HTTP_PORT": os.environ.get("NEO4J_HTTP_PORT") or str(DEFAULT_HTTP_PORT),
     }
 
+
 # Fetching (first run only) plus start-up; neo4j.sh itself gives up on Bolt after
 # NEO4J_START_TIMEOUT (default 180 s).
 _SCRIPT_TIMEOUT_S = 900.0

@@ -54,7 +54,10 @@ def test_neo4j_admin_import_of_the_export_equals_a_transactional_load(
     if not neo4j_server.started_here():
         if os.environ.get("CI"):
             pytest.fail("in CI the suite must own the Neo4j server so it can stop it for neo4j-admin")
-        pytest.skip("TRAILGRAPH_TEST_NEO4J_URI names a server this suite did not start; it will not replace its database")
+        pytest.skip(
+            "TRAILGRAPH_TEST_NEO4J_URI names a server this suite did not start; "
+            "it will not replace its database"
+        )
     org = tmp_path / "org"
     simulate(SimConfig(seed=5, events=3_000, days=1), org)
     sources = (CORPORA, org / "AWSLogs")

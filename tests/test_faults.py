@@ -153,7 +153,8 @@ def test_neo4j_crash_mid_load_gives_a_clear_error_and_a_rerun_completes(
         if os.environ.get("CI"):
             pytest.fail("in CI the suite must own the Neo4j server so it can crash it mid-load")
         pytest.skip(
-            "TRAILGRAPH_TEST_NEO4J_URI names a server this suite did not start; it will not kill someone else's server"
+            "TRAILGRAPH_TEST_NEO4J_URI names a server this suite did not start; "
+            "it will not kill someone else's server"
         )
 
     env = _neo4j_env(neo4j_credentials)

@@ -4,19 +4,27 @@ query parameters keep their type, a load reports progress and a summary that add
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from click.testing import CliRunner, Result
+from rich.console import Console
+from rich.text import Text
 
 from tests.builders import call, user_identity
+from trailgraph import render
 from trailgraph.cli import main
+from trailgraph.store.embedded import EmbeddedStore
+from trailgraph.tracing import trace_events
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_DIR = REPO / "examples" / "seed"
@@ -263,3 +271,106 @@ def test_load_of_a_simulated_folder_skips_its_truth_and_says_why(tmp_path: Path)
     assert loaded.exit_code == 0, loaded.stderr
     assert summary["rejected"] == 0 and summary["files_rejected"] == 0 and summary["files_skipped"] == 1
     assert "truth.jsonl: the ground truth `trailgraph simulate` writes" in loaded.stderr
+
+
+# --------------------------------------------------------------------------- tables and the tree
+
+
+def _seed_answers(seed_store: Path) -> list[dict[str, Any]]:
+    store = EmbeddedStore(seed_store)
+    try:
+        answers, missing = trace_events(store, [CREATE_USER])
+    finally:
+        store.close()
+    assert not missing
+    return answers
+
+
+def _draw(draw: Callable[[Console], None], *, terminal: bool, width: int) -> str:
+    buf = io.StringIO()
+    draw(Console(file=buf, force_terminal=terminal, width=width, color_system=None, highlight=False))
+    return buf.getvalue()
+
+
+WHOLE = [
+    CREATE_USER,
+    "arn:aws:iam::203016562928:user/bob@example.com",
+    "776613361644",
+    "CreateUser",
+]
+ACTOR = "arn:aws:sts::776613361644:assumed-role/assume-admin-role-example/bob@example.com"
+
+
+@pytest.mark.parametrize(("terminal", "width"), [(True, 80), (True, 160), (False, 80), (False, 40)])
+def test_the_trace_table_never_cuts_or_splits_a_value(seed_store: Path, terminal: bool, width: int) -> None:
+    text = _draw(lambda c: render.trace_table(c, _seed_answers(seed_store)), terminal=terminal, width=width)
+    assert "…" not in text
+    for value in WHOLE:
+        assert value in text, f"{value} cut or split at {width} columns (terminal {terminal})"
+    if terminal:
+        assert all(len(line) <= width for line in text.splitlines() if "│" in line or "┃" in line)
+    if not terminal:  # piped: every column, full values, one row per line
+        row = next(line for line in text.splitlines() if CREATE_USER in line)
+        assert ACTOR in row and "IAMUser" in row and "yes" in row
+    if (terminal, width) == (True, 160):
+        assert "left out at 160 columns: actor" in text
+    if (terminal, width) == (True, 80):
+        assert f"actor     {ACTOR}" in text, "the record layout keeps every column"
+
+
+def test_a_query_table_folds_whole_columns_never_characters() -> None:
+    arns = [
+        f"arn:aws:sts::11111111111{i}:assumed-role/a-rather-long-role-name-{i}/someone@example.com"
+        for i in range(3)
+    ]
+    rows: list[list[str | Text]] = [
+        [Text(a), Text("2024-03-01T10:00:00Z"), Text("a reason written in several words " * 3)] for a in arns
+    ]
+    columns = [render.Column("session"), render.Column("time"), render.Column("reason")]
+    for terminal, width in [(True, 80), (True, 160), (False, 80)]:
+        text = _draw(lambda c: render.fit_table(c, columns, rows), terminal=terminal, width=width)
+        assert "…" not in text
+        for arn in arns:
+            assert arn in text, (terminal, width)
+
+
+def test_the_tree_shows_where_each_step_came_from(seed_store: Path) -> None:
+    text = _draw(lambda c: render.trace_tree(c, _seed_answers(seed_store)), terminal=True, width=80)
+    assert "from 75.15.154.15, user agent console.amazonaws.com" in text  # the call itself
+    assert "from AWS Internal, user agent AWS Internal" in text  # the console's AssumeRole hop
+    for value in [*WHOLE, ACTOR, "14fb06e3-5649-4fc3-a274-226ba85c8be6", "ASIA3JUODO7W6YEVI655"]:
+        assert value in text
+
+
+def test_the_tree_names_an_identity_center_user_and_gives_the_id() -> None:
+    person = {
+        "type": "IdentityCenterUser",
+        "id": "906757b2c2-8a4f1e7c",
+        "arn": None,
+        "name": "alice@example.com",
+    }
+    answer = {
+        "event": {
+            "eventId": "e1",
+            "eventName": "ListBuckets",
+            "eventTime": "t",
+            "account": "1",
+            "region": "r",
+        },
+        "actor": {
+            "type": "AssumedRole",
+            "id": "arn:aws:sts::1:assumed-role/AWSReservedSSO_x/alice@example.com",
+        },
+        "origin": {**person, "account": None, "human": True},
+        "chain": [],
+        "complete": True,
+        "gaps": [],
+    }
+    text = _draw(lambda c: render.trace_tree(c, [answer]), terminal=False, width=80)
+    assert "origin: alice@example.com (IdentityCenterUser, id 906757b2c2-8a4f1e7c)" in text
+
+
+def test_trace_json_carries_ip_and_user_agent_per_hop(seed_store: Path) -> None:
+    answer = _seed_answers(seed_store)[0]
+    assert answer["event"]["userAgent"] == "console.amazonaws.com"
+    assert all("sourceIPAddress" in hop and "userAgent" in hop for hop in answer["chain"])

@@ -17,13 +17,13 @@ import click
 import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from trailgraph.cli import EXIT_NOT_FOUND, backend_options, err, main, with_store
 from trailgraph.pictures import FORMATS as PICTURE_FORMATS
 from trailgraph.pictures import has_paths, render_picture, render_rows
 from trailgraph.queries_catalog import CannedQuery
+from trailgraph.render import Column, fit_table
 from trailgraph.store.base import GraphStore
 from trailgraph.timefilter import window, window_options
 
@@ -188,13 +188,9 @@ def _generic_columns(rows: list[Row]) -> list[tuple[str, Callable[[Row], Any]]]:
 def _table(rows: list[Row], columns: list[tuple[str, Callable[[Row], Any]]], title: str) -> None:
     if not rows:
         return
-    table = Table(title=title, title_justify="left", show_lines=True)
-    for name, _get in columns:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*[_cell(get(row)) for _name, get in columns])
     console = Console()
-    console.print(table)
+    cells: list[list[str | Text]] = [[_cell(get(row)) for _name, get in columns] for row in rows]
+    fit_table(console, [Column(name) for name, _get in columns], cells, title=title, show_lines=True)
     hints = sorted({str(r["hint"]) for r in rows if r.get("hint")})
     for hint in hints:
         console.print(Text(f"• {hint}", style="dim"))
@@ -480,11 +476,15 @@ def list_queries(fmt: str) -> None:
         ]
         click.echo(orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode())
         return
-    table = Table("name", "purpose", "parameters", show_lines=True)
-    for q in queries:
-        params = "\n".join(f"{k}: {v}" for k, v in q.params.items())
-        table.add_row(Text(q.name, style="bold"), Text(q.purpose), Text(params or "-"))
-    Console().print(table)
+    rows: list[list[str | Text]] = [
+        [
+            Text(q.name, style="bold"),
+            Text(q.purpose),
+            Text("\n".join(f"{k}: {v}" for k, v in q.params.items()) or "-"),
+        ]
+        for q in queries
+    ]
+    fit_table(Console(), [Column("name"), Column("purpose"), Column("parameters")], rows, show_lines=True)
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:

@@ -158,6 +158,8 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
         evidence = list(into.get("evidence") or [])
         if into["type"] == "OPENED" and b + 1 < len(nodes):
             evidence = [nodes[b + 1]["eventId"]]
+        # Where the hop was made from: the issuing call, or for a sign-in session the call that shows it.
+        seen_in = step_call or (nodes[b + 1] if into["type"] == "OPENED" and b + 1 < len(nodes) else {})
         chain.append(
             {
                 "from": describe(nodes[a]),
@@ -167,6 +169,8 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
                 "linkedBy": into.get("rule"),
                 "confidence": into.get("confidence"),
                 "evidence": evidence,
+                "sourceIPAddress": seen_in.get("sourceIPAddress"),
+                "userAgent": seen_in.get("userAgent"),
             }
         )
     copies = [r for r in rels if r["type"] == "COPIED_TO"]
@@ -181,6 +185,8 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
                 "linkedBy": last.get("rule"),
                 "confidence": last.get("confidence"),
                 "evidence": list(last.get("evidence") or []),
+                "sourceIPAddress": call.get("sourceIPAddress"),
+                "userAgent": call.get("userAgent"),
             }
         )
     return {
@@ -192,6 +198,7 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
             "account": call.get("account"),
             "region": call.get("region"),
             "sourceIPAddress": call.get("sourceIPAddress"),
+            "userAgent": call.get("userAgent"),
         },
         "actor": describe(actor_node),
         "origin": origin,

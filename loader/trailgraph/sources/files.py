@@ -45,7 +45,12 @@ def iter_file_blobs(files: list[str]) -> Iterator[Blob | Problem]:
             yield Blob("<stdin>", sys.stdin.buffer.read())
             continue
         if _is_simulated_truth(Path(name)):
-            yield Problem(name, None, "skipped", "skipped: the ground truth `trailgraph simulate` writes, not CloudTrail")
+            yield Problem(
+                name,
+                None,
+                "skipped",
+                "skipped: the ground truth `trailgraph simulate` writes, not CloudTrail",
+            )
             continue
         try:
             data = Path(name).read_bytes()
