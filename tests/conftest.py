@@ -16,7 +16,8 @@ from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
-SEED = CORPORA / "seed" / "console-switchrole-cross-account.json"
+SEED = Path(__file__).resolve().parents[1] / "examples" / "seed" / "console-switchrole-cross-account.json"
+"""The reference investigation as the repository ships it (test_newcomer checks it is the corpus's)."""
 
 
 def load_paths(store: GraphStore, *paths: Path | str) -> LoadSummary:

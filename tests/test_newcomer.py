@@ -374,3 +374,10 @@ def test_trace_json_carries_ip_and_user_agent_per_hop(seed_store: Path) -> None:
     answer = _seed_answers(seed_store)[0]
     assert answer["event"]["userAgent"] == "console.amazonaws.com"
     assert all("sourceIPAddress" in hop and "userAgent" in hop for hop in answer["chain"])
+
+
+def test_the_shipped_seed_is_the_corpus_byte_for_byte() -> None:
+    from tests.conftest import CORPORA, SEED
+
+    assert SEED.read_bytes() == (CORPORA / "seed" / SEED.name).read_bytes()
+    assert "Audit User Actions Using CloudTrail - Part 2" in (SEED.parent / "README.md").read_text()
