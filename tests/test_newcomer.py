@@ -381,3 +381,17 @@ def test_the_shipped_seed_is_the_corpus_byte_for_byte() -> None:
 
     assert SEED.read_bytes() == (CORPORA / "seed" / SEED.name).read_bytes()
     assert "Audit User Actions Using CloudTrail - Part 2" in (SEED.parent / "README.md").read_text()
+
+
+def test_docker_compose_gives_a_writable_out_folder_and_the_readme_pipes_with_t() -> None:
+    import yaml
+
+    service = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["trailgraph"]
+    assert "./data:/data:ro" in service["volumes"]
+    assert "./out:/out" in service["volumes"], "a writable folder for -o files"
+    assert service["working_dir"] == "/out"
+    readme = (REPO / "README.md").read_text()
+    runs = [line for line in readme.splitlines() if line.startswith("docker compose run")]
+    piped = [line for line in runs if ">" in line.split("#")[0] or "|" in line.split("#")[0]]
+    assert piped and all(" -T " in line for line in piped), piped
+    assert any("-o /out/" in line and "--user" in line for line in runs)
