@@ -210,13 +210,17 @@ internal.dbms.bolt.netty_server_shutdown_quiet_period=0
 client.allow_telemetry=false
 EOF
     if [[ "${BROWSER_PACKED:-0}" == 1 ]]; then
-        local assets="http://127.0.0.1:$HTTP_PORT/browser/trailgraph"
+        local assets="http://127.0.0.1:$HTTP_PORT/browser/trailgraph" sheet
+        # The style inline and on one line, then :clear: Browser shows a frame with the whole sheet for
+        # every :style, and only an inline one can be cleared (trailgraph.workbench.post_connect_cmd).
+        sheet="$(tr -s '[:space:]' ' ' <"$BROWSER_SRC/${BROWSER_ASSETS[0]}" | sed 's/^ //; s/ $//')"
         cat >>"$CONF_DIR/neo4j.conf.tmp" <<EOF
 # Browser comes from ${BROWSER_ZIP#"$REPO_ROOT"/} (see pack_browser in neo4j.sh: the
 # jar's Browser plus browser/* at /browser/trailgraph/). On every connect it applies trailgraph's style
-# and opens its guide, both served by this server (hence 127.0.0.1 in the allow-list).
+# (inline, then clears the frame that shows it) and opens its guide, served by this server (hence
+# 127.0.0.1 in the allow-list).
 internal.dbms.web_dir_path=$WEB_DIR
-browser.post_connect_cmd=style $assets/${BROWSER_ASSETS[0]}; guide $assets/${BROWSER_ASSETS[1]}
+browser.post_connect_cmd=style \`trailgraph-style{} $sheet\`; clear; guide $assets/${BROWSER_ASSETS[1]}
 browser.remote_content_hostname_whitelist=127.0.0.1,localhost,guides.neo4j.com
 EOF
     else
