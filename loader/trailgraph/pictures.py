@@ -502,8 +502,8 @@ header { flex: none; }
             padding: 4px 16px 8px; }
 #evidence h2 { font-size: 13px; margin: 4px 0; }
 #evidence ol { margin: 0; padding-left: 22px; }
-#evidence li { margin: 2px 0; overflow-wrap: anywhere; }
-#evidence code { font-size: 12px; }
+#evidence li { margin: 2px 0; }
+#evidence code { font-size: 12px; white-space: nowrap; }
 @media print {
   html, body { height: auto; }
   body { display: block; overflow: visible; }
