@@ -41,6 +41,11 @@ DEFAULT_HTTP_PORT = 17474
 TEST_HOME = Path(os.environ.get("TRAILGRAPH_TEST_NEO4J_HOME") or REPO_ROOT / ".neo4j-test")
 URI_VARIABLE = "TRAILGRAPH_TEST_NEO4J_URI"
 
+# One set of ports for the whole test process: the server neo4j.sh starts, the Bolt URI the fixtures
+# return, and the Browser address trailgraph.workbench derives (from NEO4J_HTTP_PORT) all agree.
+os.environ.setdefault("NEO4J_BOLT_PORT", str(DEFAULT_BOLT_PORT))
+os.environ.setdefault("NEO4J_HTTP_PORT", str(DEFAULT_HTTP_PORT))
+
 
 def bolt_port() -> int:
     return int(os.environ.get("NEO4J_BOLT_PORT") or DEFAULT_BOLT_PORT)

@@ -395,3 +395,52 @@ def test_docker_compose_gives_a_writable_out_folder_and_the_readme_pipes_with_t(
     piped = [line for line in runs if ">" in line.split("#")[0] or "|" in line.split("#")[0]]
     assert piped and all(" -T " in line for line in piped), piped
     assert any("-o /out/" in line and "--user" in line for line in runs)
+
+
+# --------------------------------------------------------------------------- the suite's Neo4j is its own
+
+
+def test_the_suite_never_uses_the_users_neo4j(
+    neo4j_credentials: tuple[str, str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's server (tools/neo4j/neo4j.sh start: .neo4j/, 7687) and NEO4J_URI are never the suite's:
+    after the tests, loading the seed into the user's graph finds nothing of theirs."""
+    from tests import neo4j_server
+
+    assert neo4j_server.TEST_HOME.resolve() != (REPO / ".neo4j").resolve()
+    assert neo4j_server.DEFAULT_BOLT_PORT != 7687 and neo4j_server.DEFAULT_HTTP_PORT != 7474
+    env = neo4j_server.script_env()
+    assert env["TRAILGRAPH_NEO4J_HOME"] == str(neo4j_server.TEST_HOME)
+    # A user's exported NEO4J_URI is ignored: the tests empty the database they use.
+    monkeypatch.setenv("NEO4J_URI", "bolt://users-own-server.invalid:7687")
+    monkeypatch.delenv(neo4j_server.URI_VARIABLE, raising=False)
+    uri, _, _ = neo4j_server.ensure_neo4j()
+    assert uri == neo4j_credentials[0] and "users-own-server" not in uri
+    if neo4j_server.started_here() or not os.environ.get(neo4j_server.URI_VARIABLE):
+        assert uri == f"bolt://127.0.0.1:{neo4j_server.bolt_port()}"
+        # The running test server was started from the suite's home, not the user's.
+        assert (neo4j_server.TEST_HOME / "run" / "neo4j.pid").exists()
+        conf = (neo4j_server.TEST_HOME / "conf" / "neo4j.conf").read_text()
+        assert f"server.bolt.listen_address=127.0.0.1:{neo4j_server.bolt_port()}" in conf
+        assert f"server.directories.data={neo4j_server.TEST_HOME}/data" in conf
+
+
+def test_neo4j_sh_keeps_homes_apart(tmp_path: Path) -> None:
+    """Two homes, two servers: `status` of a home that runs nothing says so, whatever else runs."""
+    done = subprocess.run(
+        ["bash", str(REPO / "tools" / "neo4j" / "neo4j.sh"), "status"],
+        env={**os.environ, "TRAILGRAPH_NEO4J_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3 and "not running" in done.stdout
+
+
+def test_a_terminal_load_shows_a_bar_with_an_eta() -> None:
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    with render.load_progress(console, 10) as progress:
+        assert progress.progress is not None
+        columns = {type(c).__name__ for c in progress.progress.columns}
+        assert "TimeRemainingColumn" in columns and "TimeElapsedColumn" in columns
+        assert progress.progress.live.refresh_per_second >= 1
