@@ -55,7 +55,8 @@ def test_neo4j_admin_import_of_the_export_equals_a_transactional_load(
         if os.environ.get("CI"):
             pytest.fail("in CI the suite must own the Neo4j server so it can stop it for neo4j-admin")
         pytest.skip(
-            "TRAILGRAPH_TEST_NEO4J_URI names a server this suite did not start; "
+            "this run did not start the Neo4j server (it was already running, or "
+            "TRAILGRAPH_TEST_NEO4J_URI names one); "
             "it will not replace its database"
         )
     org = tmp_path / "org"

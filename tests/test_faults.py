@@ -153,7 +153,8 @@ def test_neo4j_crash_mid_load_gives_a_clear_error_and_a_rerun_completes(
         if os.environ.get("CI"):
             pytest.fail("in CI the suite must own the Neo4j server so it can crash it mid-load")
         pytest.skip(
-            "TRAILGRAPH_TEST_NEO4J_URI names a server this suite did not start; "
+            "this run did not start the Neo4j server (it was already running, or "
+            "TRAILGRAPH_TEST_NEO4J_URI names one); "
             "it will not kill someone else's server"
         )
 

@@ -98,11 +98,17 @@ def _store_command(fn: Callable[..., int | None], create: bool) -> Callable[...,
     def wrapper(**kwargs: Any) -> None:
         try:
             store = _open(kwargs, create)
+        except KeyboardInterrupt:
+            err.print("interrupted (Ctrl-C) while opening the store")
+            sys.exit(EXIT_INTERRUPTED)
         except StoreError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}")
             sys.exit(EXIT_STORE)
         try:
             code = fn(store, **kwargs)
+        except KeyboardInterrupt:
+            err.print("interrupted (Ctrl-C); nothing was changed that a re-run would not redo")
+            sys.exit(EXIT_INTERRUPTED)
         except StoreError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}")
             sys.exit(EXIT_STORE)
