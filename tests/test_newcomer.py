@@ -228,18 +228,27 @@ def _load_process(tmp_path: Path, *paths: str, seconds: str) -> subprocess.Popen
     )
 
 
-def test_a_load_piped_to_a_log_prints_progress_lines(tmp_path: Path) -> None:
-    proc = _load_process(tmp_path, str(SEED_DIR), seconds="0")
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
-    progress = [line for line in err.splitlines() if line.startswith("load: ")]
-    assert progress and "1/1 file(s), 4 record(s) read" in progress[-1]
-    assert "records/s" in progress[-1]
+def test_a_load_piped_to_a_log_prints_progress_lines_on_a_clock(tmp_path: Path) -> None:
+    # Standard input stays open after the seed: nothing happens for a while, and lines still come.
+    proc = _load_process(tmp_path, str(SEED_DIR), "-", seconds="0.2")
+    assert proc.stderr is not None and proc.stdin is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    while len([x for x in lines if "1/2 file(s)" in x]) < 2 and time.monotonic() < deadline:
+        lines.append(proc.stderr.readline())
+    progress = [x for x in lines if x.startswith("load: 1/2 file(s), 4 record(s) read")]
+    assert len(progress) >= 2, lines
+    assert "records/s" in progress[-1] and "s left" in progress[-1]
+    proc.stdin.write((SEED_DIR / "console-switchrole-cross-account.json").read_text())
+    proc.stdin.close()
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0, rest
+    assert "2 file(s) read; 8 record(s) = 4 loaded + 4 duplicate(s) + 0 skipped + 0 rejected" in rest
 
 
 def test_ctrl_c_says_how_far_it_got_and_exits_130(tmp_path: Path) -> None:
     # The seed first, then standard input, which stays open: the load is certainly mid-way.
-    proc = _load_process(tmp_path, str(SEED_DIR), "-", seconds="0")
+    proc = _load_process(tmp_path, str(SEED_DIR), "-", seconds="0.1")
     assert proc.stderr is not None
     deadline = time.monotonic() + 120
     seen = ""

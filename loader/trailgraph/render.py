@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -26,8 +27,11 @@ from rich.text import Text
 from trailgraph.load import LoadSummary
 from trailgraph.records import Problem
 
-PROGRESS_SECONDS = float(os.environ.get("TRAILGRAPH_PROGRESS_SECONDS") or 5.0)
-"""How often a load prints a progress line when stderr is not a terminal (a log, a pipe, CI)."""
+
+def progress_seconds() -> float:
+    """How often a load prints a progress line when stderr is not a terminal (a log, a pipe, CI):
+    TRAILGRAPH_PROGRESS_SECONDS, default 5."""
+    return max(0.05, float(os.environ.get("TRAILGRAPH_PROGRESS_SECONDS") or 5.0))
 
 
 class LoadProgress:
@@ -42,7 +46,6 @@ class LoadProgress:
         )
         self.last = LoadSummary()
         self.started = time.monotonic()
-        self.printed = self.started
 
     def _rate(self, summary: LoadSummary) -> float:
         elapsed = time.monotonic() - self.started
@@ -50,16 +53,19 @@ class LoadProgress:
 
     def update(self, summary: LoadSummary) -> None:
         self.last = summary
-        rate = self._rate(summary)
         if self.progress is not None and self.task is not None:
-            self.progress.update(
-                self.task, completed=summary.sources, records=summary.records, rate=f"{rate:,.0f} records/s"
+            rate = f"{self._rate(summary):,.0f} records/s"
+            self.progress.update(self.task, completed=summary.sources, records=summary.records, rate=rate)
+
+    def tick_until(self, stop: threading.Event, seconds: float) -> None:
+        """Off a terminal: a line every `seconds`, on a clock of its own, so a long batch or a slow
+        source still shows the load is alive."""
+        while not stop.wait(seconds):
+            summary = self.last
+            self.console.print(
+                f"load: {self.done_text(summary)}, {self._rate(summary):,.0f} records/s{self._eta(summary)}",
+                highlight=False,
             )
-            return
-        now = time.monotonic()
-        if now - self.printed >= PROGRESS_SECONDS:
-            self.printed = now
-            self.console.print(f"load: {self.done_text(summary)}, {rate:,.0f} records/s{self._eta(summary)}")
 
     def _eta(self, summary: LoadSummary) -> str:
         elapsed = time.monotonic() - self.started
@@ -90,7 +96,17 @@ class LoadProgress:
 @contextmanager
 def load_progress(console: Console, total: int) -> Iterator[LoadProgress]:
     if not console.is_terminal:
-        yield LoadProgress(console, total, None)
+        lines = LoadProgress(console, total, None)
+        stop = threading.Event()
+        ticker = threading.Thread(
+            target=lines.tick_until, args=(stop, progress_seconds()), name="trailgraph-progress", daemon=True
+        )
+        ticker.start()
+        try:
+            yield lines
+        finally:
+            stop.set()
+            ticker.join()
         return
     progress = Progress(
         TextColumn("[bold]load[/bold] files"),
