@@ -453,3 +453,45 @@ def test_a_terminal_load_shows_a_bar_with_an_eta() -> None:
         columns = {type(c).__name__ for c in progress.progress.columns}
         assert "TimeRemainingColumn" in columns and "TimeElapsedColumn" in columns
         assert progress.progress.live.refresh_per_second >= 1
+
+
+def test_on_a_terminal_the_bar_has_an_eta_and_ctrl_c_exits_130(tmp_path: Path) -> None:
+    """A real pseudo-terminal: the bar (files, records, rate, elapsed, ETA) refreshes while standard
+    input, the second source, keeps the load waiting; Ctrl-C then ends it with one line."""
+    import pty
+    import re
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI, on the terminal
+        os.environ.update(COLUMNS="100", TERM="xterm")
+        for name in NO_NEO4J:
+            os.environ.pop(name, None)
+        store = str(tmp_path / "g.db")
+        os.execv(
+            sys.executable, [sys.executable, "-m", "trailgraph", "load", "--store", store, str(SEED_DIR), "-"]
+        )
+
+    def plain(raw: bytes) -> str:
+        return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", raw.decode(errors="replace")).replace("\r", "\n")
+
+    seen = b""
+    deadline = time.monotonic() + 120
+    while "1/2 files" not in plain(seen) and time.monotonic() < deadline:
+        seen += os.read(fd, 65536)
+    os.kill(pid, signal.SIGINT)
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    text = plain(seen)
+    assert os.waitstatus_to_exitcode(status) == 130, text
+    bar = next(line for line in text.splitlines() if "1/2 files" in line)
+    assert "4 records" in bar and "/s" in bar and "ETA" in bar, bar
+    interrupted = [line for line in text.splitlines() if line.startswith("interrupted")]
+    assert len(interrupted) == 1 and "after 1/2 file(s), 4 record(s) read" in interrupted[0], text
+    assert "Traceback" not in text

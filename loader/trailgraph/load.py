@@ -267,14 +267,18 @@ def _load(
             flush()
 
     if workers <= 0:
-        for blob in blobs:
-            summary.sources += 1
-            if isinstance(blob, Problem):
-                problem(blob)
-            else:
-                records_of(blob)
-            if on_progress:
-                on_progress(summary)
+        try:
+            for blob in blobs:
+                summary.sources += 1
+                if isinstance(blob, Problem):
+                    problem(blob)
+                else:
+                    records_of(blob)
+                if on_progress:
+                    on_progress(summary)
+        except KeyboardInterrupt:
+            settle()  # the batch being written commits: count it, so "how far it got" is true
+            raise
         flush(wait=True)
         return summary
 
@@ -314,6 +318,10 @@ def _load(
                 on_progress(summary)
         flush(wait=True)
         pool.close()
+    except KeyboardInterrupt:
+        pool.terminate()
+        settle()
+        raise
     except BaseException:
         pool.terminate()
         raise

@@ -54,7 +54,7 @@ class LoadProgress:
     def update(self, summary: LoadSummary) -> None:
         self.last = summary
         if self.progress is not None and self.task is not None:
-            rate = f"{self._rate(summary):,.0f} records/s"
+            rate = f"{self._rate(summary):,.0f}/s"
             self.progress.update(self.task, completed=summary.sources, records=summary.records, rate=rate)
 
     def tick_until(self, stop: threading.Event, seconds: float) -> None:
@@ -109,10 +109,10 @@ def load_progress(console: Console, total: int) -> Iterator[LoadProgress]:
             ticker.join()
         return
     progress = Progress(
-        TextColumn("[bold]load[/bold] files"),
-        BarColumn(),
+        TextColumn("[bold]load[/bold]"),
+        BarColumn(bar_width=12),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[records]:,} records {task.fields[rate]}"),
+        TextColumn("files, {task.fields[records]:,} records, {task.fields[rate]}"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
