@@ -202,7 +202,8 @@ def trace_tree(console: Console, answers: list[dict[str, Any]]) -> None:
             soft_wrap=True,
             highlight=False,
         )
-        console.print(f"in {e['account']} {e.get('region') or ''} at {e['eventTime']}", highlight=False)
+        where_when = f"in {e['account']} {e.get('region') or ''} at {e['eventTime']}"
+        console.print(escape(where_when), soft_wrap=True, highlight=False)
         where = _from_where(e.get("sourceIPAddress"), e.get("userAgent"))
         if where:
             console.print(where, soft_wrap=True, highlight=False)
@@ -210,8 +211,8 @@ def trace_tree(console: Console, answers: list[dict[str, Any]]) -> None:
         for hop in reversed(a["chain"]):
             lines = [
                 f"← {_who(hop['from'])}",
-                f"  via [magenta]{escape(str(hop['via']))}[/magenta] at {hop['at']}",
-                f"  linked by {hop['linkedBy']} ({hop['confidence']})",
+                f"  via [magenta]{escape(str(hop['via']))}[/magenta] at {escape(str(hop['at']))}",
+                f"  linked by {escape(str(hop['linkedBy']))} ({escape(str(hop['confidence']))})",
             ]
             hop_where = _from_where(hop.get("sourceIPAddress"), hop.get("userAgent"))
             if hop_where:
@@ -224,7 +225,7 @@ def trace_tree(console: Console, answers: list[dict[str, Any]]) -> None:
         gaps = a["gaps"]
         _branch(console, "", not gaps, [f"origin: {_who(o)} — {human}, {status}"])
         for n, gap in enumerate(gaps):
-            reason = f"[red]gap[/red] account {gap['account']}: {escape(str(gap['reason']))}"
+            reason = f"[red]gap[/red] account {escape(str(gap['account']))}: {escape(str(gap['reason']))}"
             _branch(console, "", n == len(gaps) - 1, [reason])
 
 
