@@ -1,5 +1,6 @@
-"""Shared fixtures. Tests that need Neo4j use the real server (started by tests/neo4j_server.py unless
-NEO4J_URI names one); they fail, never skip, when it cannot be reached."""
+"""Shared fixtures. Tests that need Neo4j use the suite's own real server (started by tests/neo4j_server.py
+in .neo4j-test/ unless TRAILGRAPH_TEST_NEO4J_URI names one; never the user's NEO4J_URI); they fail,
+never skip, when it cannot be reached."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
-SEED = CORPORA / "seed" / "console-switchrole-cross-account.json"
+SEED = Path(__file__).resolve().parents[1] / "examples" / "seed" / "console-switchrole-cross-account.json"
+"""The reference investigation as the repository ships it (test_newcomer checks it is the corpus's)."""
 
 
 def load_paths(store: GraphStore, *paths: Path | str) -> LoadSummary:

@@ -1,12 +1,15 @@
-"""The real Neo4j server the integration tests talk to.
+"""The real Neo4j server the integration tests talk to: the suite's own, never the user's.
 
 ``ensure_neo4j()`` returns ``(uri, user, password)``:
 
-* if ``NEO4J_URI`` is set, that server is used as it is (``NEO4J_USERNAME``, default
-  ``neo4j``; ``NEO4J_PASSWORD``, default ``trailgraph-test``) and nothing is started;
-* otherwise ``tools/neo4j/neo4j.sh start`` runs (it fetches the Neo4j Community jars
-  from Maven Central on first use, ~140 MB, and is a no-op when the server already
-  runs), and ``bolt://127.0.0.1:$NEO4J_BOLT_PORT`` (default 7687) is returned.
+* if ``TRAILGRAPH_TEST_NEO4J_URI`` is set, that server is used as it is (``NEO4J_USERNAME``, default
+  ``neo4j``; ``NEO4J_PASSWORD``, default ``trailgraph-test``) and nothing is started. The tests empty
+  its database: never point it at data you keep. ``NEO4J_URI`` is deliberately ignored: it names the
+  user's own graph (the README has them export it), which the suite must not wipe or fill;
+* otherwise ``tools/neo4j/neo4j.sh start`` runs with its own home, ``.neo4j-test/`` (data, conf, logs;
+  the jars are shared with ``.neo4j/``), on Bolt ``$NEO4J_BOLT_PORT`` (default 17687) and HTTP
+  ``$NEO4J_HTTP_PORT`` (default 17474), so a user's ``tools/neo4j/neo4j.sh start`` (``.neo4j/``,
+  7687) never serves the suite's data, and the suite never loads into the user's.
 
 Either way the server has answered ``RETURN 1`` with those credentials before it
 returns, so a wrong password fails here, with a hint, not in the first test.
@@ -33,7 +36,30 @@ NEO4J_SH = REPO_ROOT / "tools" / "neo4j" / "neo4j.sh"
 
 DEFAULT_USER = "neo4j"
 DEFAULT_PASSWORD = "trailgraph-test"
-DEFAULT_BOLT_PORT = 7687
+DEFAULT_BOLT_PORT = 17687
+DEFAULT_HTTP_PORT = 17474
+TEST_HOME = Path(os.environ.get("TRAILGRAPH_TEST_NEO4J_HOME") or REPO_ROOT / ".neo4j-test")
+URI_VARIABLE = "TRAILGRAPH_TEST_NEO4J_URI"
+
+# One set of ports for the whole test process: the server neo4j.sh starts, the Bolt URI the fixtures
+# return, and the Browser address trailgraph.workbench derives (from NEO4J_HTTP_PORT) all agree.
+os.environ.setdefault("NEO4J_BOLT_PORT", str(DEFAULT_BOLT_PORT))
+os.environ.setdefault("NEO4J_HTTP_PORT", str(DEFAULT_HTTP_PORT))
+
+
+def bolt_port() -> int:
+    return int(os.environ.get("NEO4J_BOLT_PORT") or DEFAULT_BOLT_PORT)
+
+
+def script_env() -> dict[str, str]:
+    """The environment every neo4j.sh call of the suite runs with: the suite's home and ports."""
+    return {
+        **os.environ,
+        "TRAILGRAPH_NEO4J_HOME": str(TEST_HOME),
+        "NEO4J_BOLT_PORT": str(bolt_port()),
+        "NEO4J_HTTP_PORT": os.environ.get("NEO4J_HTTP_PORT") or str(DEFAULT_HTTP_PORT),
+    }
+
 
 # Fetching (first run only) plus start-up; neo4j.sh itself gives up on Bolt after
 # NEO4J_START_TIMEOUT (default 180 s).
@@ -52,6 +78,7 @@ def _run_script(command: str, *, check: bool = True) -> subprocess.CompletedProc
         proc = subprocess.run(
             ["bash", str(NEO4J_SH), command],
             cwd=REPO_ROOT,
+            env=script_env(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -85,8 +112,9 @@ def _wait_until_queryable(uri: str, user: str, password: str) -> None:
                     return
         except AuthError as exc:
             raise Neo4jUnavailableError(
-                f"Neo4j at {uri} refused user {user!r}: {exc}. If .neo4j/data was created "
-                "with another NEO4J_PASSWORD, run `tools/neo4j/neo4j.sh wipe` (deletes the test data)."
+                f"Neo4j at {uri} refused user {user!r}: {exc}. If {TEST_HOME.name}/data was created "
+                f"with another NEO4J_PASSWORD, run `TRAILGRAPH_NEO4J_HOME={TEST_HOME} "
+                "tools/neo4j/neo4j.sh wipe` (deletes the test data)."
             ) from exc
         except (ServiceUnavailable, SessionExpired, TransientError, OSError) as exc:
             if time.monotonic() > deadline:
@@ -99,13 +127,13 @@ def ensure_neo4j() -> tuple[str, str, str]:
     global _started_here
 
     password = os.environ.get("NEO4J_PASSWORD") or DEFAULT_PASSWORD
-    uri = os.environ.get("NEO4J_URI")
+    uri = os.environ.get(URI_VARIABLE)
     if uri:
         user = os.environ.get("NEO4J_USERNAME") or DEFAULT_USER
         _wait_until_queryable(uri, user, password)
         return uri, user, password
 
-    port = int(os.environ.get("NEO4J_BOLT_PORT") or DEFAULT_BOLT_PORT)
+    port = bolt_port()
     already_running = _run_script("status", check=False).returncode == 0
     _run_script("start")
     if not already_running:

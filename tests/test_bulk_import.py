@@ -38,7 +38,13 @@ def _dump(store: Neo4jStore) -> tuple[list[bytes], list[bytes]]:
 
 
 def _sh(*args: str) -> None:
-    done = subprocess.run(["bash", str(NEO4J_SH), *args], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        ["bash", str(NEO4J_SH), *args],
+        env=neo4j_server.script_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, f"neo4j.sh {' '.join(args)}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
 
 
@@ -48,7 +54,11 @@ def test_neo4j_admin_import_of_the_export_equals_a_transactional_load(
     if not neo4j_server.started_here():
         if os.environ.get("CI"):
             pytest.fail("in CI the suite must own the Neo4j server so it can stop it for neo4j-admin")
-        pytest.skip("NEO4J_URI names a server this suite did not start; it will not replace its database")
+        pytest.skip(
+            "this run did not start the Neo4j server (it was already running, or "
+            "TRAILGRAPH_TEST_NEO4J_URI names one); "
+            "it will not replace its database"
+        )
     org = tmp_path / "org"
     simulate(SimConfig(seed=5, events=3_000, days=1), org)
     sources = (CORPORA, org / "AWSLogs")

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import load_paths
-from tests.neo4j_server import NEO4J_SH
 from trailgraph.simulate import SimConfig, simulate
 from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
@@ -154,7 +153,9 @@ def test_neo4j_crash_mid_load_gives_a_clear_error_and_a_rerun_completes(
         if os.environ.get("CI"):
             pytest.fail("in CI the suite must own the Neo4j server so it can crash it mid-load")
         pytest.skip(
-            "NEO4J_URI names a server this suite did not start; it will not kill someone else's server"
+            "this run did not start the Neo4j server (it was already running, or "
+            "TRAILGRAPH_TEST_NEO4J_URI names one); "
+            "it will not kill someone else's server"
         )
 
     env = _neo4j_env(neo4j_credentials)
@@ -163,7 +164,7 @@ def test_neo4j_crash_mid_load_gives_a_clear_error_and_a_rerun_completes(
     while not _any_call_loaded(neo4j_store) and time.monotonic() < deadline:
         time.sleep(0.02)
     # A crash, not a polite stop: the server vanishes between two batches of the running load.
-    server_pid = int((NEO4J_SH.parents[2] / ".neo4j" / "run" / "neo4j.pid").read_text().strip())
+    server_pid = int((neo4j_server.TEST_HOME / "run" / "neo4j.pid").read_text().strip())
     os.kill(server_pid, signal.SIGKILL)
     _, err = proc.communicate(timeout=300)
     try:

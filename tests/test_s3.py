@@ -203,7 +203,7 @@ def test_whole_trail_loads_once_and_reloads_as_no_change(
     total = sum(trail.keys.values())
     first = load()
     assert (first.records, first.loaded, first.rejected) == (total, total, 0)
-    assert first.skipped == len(trail.digests)
+    assert first.files_skipped == len(trail.digests) and first.skipped == 0
     assert {p.source for p in first.problems} == trail.digests
     assert all(p.severity == "skipped" and "digest" in p.reason for p in first.problems)
     counts = embedded_store.counts()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what it needs, starts the real Neo4j (unless
-# NEO4J_URI names one), runs ruff, mypy and pytest, and stops the server it started.
+# TRAILGRAPH_TEST_NEO4J_URI names one), runs ruff, mypy and pytest, and stops the server it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,9 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-# Without NEO4J_URI the suite starts the local server itself (tests/neo4j_server.py) and stops it.
+# Without TRAILGRAPH_TEST_NEO4J_URI the suite starts its own server (tests/neo4j_server.py: home
+# .neo4j-test/, Bolt 17687 unless NEO4J_BOLT_PORT says otherwise) and stops it. Your NEO4J_URI and
+# the server of `tools/neo4j/neo4j.sh start` (.neo4j/) are never touched.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -19,6 +19,7 @@ import click
 import orjson
 from neo4j.exceptions import DriverError, Neo4jError
 from rich.console import Console
+from rich.markup import escape
 
 from trailgraph import render
 from trailgraph.backend import DEFAULT_STORE, BackendConfig, open_store
@@ -29,6 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_NOT_FOUND = 1
 EXIT_STORE = 3
+EXIT_INTERRUPTED = 130
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 log = logging.getLogger("trailgraph")
@@ -77,7 +79,7 @@ def backend_options(fn: F) -> F:
     return fn
 
 
-def _open(kwargs: dict[str, Any]) -> GraphStore:
+def _open(kwargs: dict[str, Any], create: bool) -> GraphStore:
     config = BackendConfig(
         neo4j_uri=kwargs.pop("neo4j_uri"),
         neo4j_user=kwargs.pop("neo4j_username"),
@@ -85,32 +87,36 @@ def _open(kwargs: dict[str, Any]) -> GraphStore:
         neo4j_database=kwargs.pop("neo4j_database"),
         store=kwargs.pop("store"),
     )
-    store = open_store(config)
+    store = open_store(config, create=create)
     err.print(f"[dim]backend: {store.describe()}[/dim]")
     log.debug("opened %s", store.describe())
     return store
 
 
-def with_store(fn: Callable[..., int | None]) -> Callable[..., None]:
-    """Open the configured store, run the command, map store errors to exit code 3."""
-
+def _store_command(fn: Callable[..., int | None], create: bool) -> Callable[..., None]:
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> None:
         try:
-            store = _open(kwargs)
+            store = _open(kwargs, create)
+        except KeyboardInterrupt:
+            err.print("interrupted (Ctrl-C) while opening the store")
+            sys.exit(EXIT_INTERRUPTED)
         except StoreError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
             sys.exit(EXIT_STORE)
         try:
             code = fn(store, **kwargs)
+        except KeyboardInterrupt:
+            err.print("interrupted (Ctrl-C); nothing was changed that a re-run would not redo")
+            sys.exit(EXIT_INTERRUPTED)
         except StoreError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
             sys.exit(EXIT_STORE)
         except (DriverError, Neo4jError) as exc:
             # The server went away between two statements: every write is a merge, so re-running is safe.
             err.print(
-                f"[red]error:[/red] lost Neo4j ({type(exc).__name__}: {exc}); when it is back, re-run the "
-                "same command (loads resume: every write is a merge)"
+                f"[red]error:[/red] lost Neo4j ({type(exc).__name__}: {escape(str(exc))}); when it is back, "
+                "re-run the same command (loads resume: every write is a merge)"
             )
             sys.exit(EXIT_STORE)
         finally:
@@ -119,6 +125,16 @@ def with_store(fn: Callable[..., int | None]) -> Callable[..., None]:
         sys.exit(code or 0)
 
     return wrapper
+
+
+def with_store(fn: Callable[..., int | None]) -> Callable[..., None]:
+    """Open the configured store, which must exist, run the command, map store errors to exit code 3."""
+    return _store_command(fn, create=False)
+
+
+def with_new_store(fn: Callable[..., int | None]) -> Callable[..., None]:
+    """As `with_store`, but the embedded store is created if missing (load only)."""
+    return _store_command(fn, create=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -217,7 +233,7 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     help="LookupEvents: assume role NAME in each --account (role name, not ARN).",
 )
 @backend_options
-@with_store
+@with_new_store
 def load(
     store: GraphStore,
     paths: tuple[str, ...],
@@ -249,8 +265,11 @@ def load(
       trailgraph load --lookup-events --start 24h --region us-east-1 --assume-role Audit --account 1111...
 
     Loading the same data twice changes nothing; an interrupted load can simply be run again.
+    Progress goes to stderr: a live bar with an ETA on a terminal, a line every 5 s otherwise
+    (TRAILGRAPH_PROGRESS_SECONDS). The summary adds up: records read = loaded + duplicates + skipped +
+    rejected. Ctrl-C stops with one line saying how far it got (exit 130); re-run to finish.
     Exit status: 0 when every record was loaded (or skipped as a digest), 1 when any input was
-    rejected (everything good was still loaded), 3 when the store cannot be used.
+    rejected (everything good was still loaded), 3 when the store cannot be used, 130 interrupted.
     """
     from trailgraph.load import StrictStop, load_blobs
     from trailgraph.sources.s3 import SourceError
@@ -271,15 +290,19 @@ def load(
     try:
         blobs, total = select_sources(list(paths), options)
         with render.load_progress(err, total) as progress:
-            summary = load_blobs(
-                store,
-                blobs,
-                strict=strict,
-                on_progress=progress.update,
-                on_problem=progress.problem,
-                workers=processes,
-                batch_records=batch_size,
-            )
+            try:
+                summary = load_blobs(
+                    store,
+                    blobs,
+                    strict=strict,
+                    on_progress=progress.update,
+                    on_problem=progress.problem,
+                    workers=processes,
+                    batch_records=batch_size,
+                )
+            except KeyboardInterrupt:
+                progress.interrupted()
+                return EXIT_INTERRUPTED
     except StrictStop as stop:
         err.print(f"[red]stopped (--strict):[/red] {stop}")
         return EXIT_NOT_FOUND
@@ -289,7 +312,7 @@ def load(
         click.echo(orjson.dumps(summary.as_dict(), option=orjson.OPT_INDENT_2).decode())
     else:
         render.load_summary(err, summary)
-    return EXIT_NOT_FOUND if summary.rejected else 0
+    return EXIT_NOT_FOUND if summary.rejected or summary.files_rejected else 0
 
 
 @main.command()
@@ -434,7 +457,9 @@ def simulate(
     each --no-... switch drops one. Truth lines also name the true issuing event ("issuer").
 
     The trail is laid out as AWS delivers it to S3 (AWSLogs/o-ORG/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/,
-    5-minute .json.gz files); DIR/truth.jsonl holds {"eventId", "account", "origin": {"type", "id"},
+    5-minute .json.gz files). The logs of --missing-accounts accounts are not written, so the trail
+    holds fewer events than --events, as when a real account's trail is missing. DIR/truth.jsonl
+    (skipped by `load DIR`) holds {"eventId", "account", "origin": {"type", "id"},
     "complete"} for every event, exactly as `trace` should report it. Noise is on by default.
 
     \b
@@ -465,10 +490,21 @@ def simulate(
         raise click.UsageError(str(exc)) from exc
     with render.count_progress(err, "simulate", events) as advance:
         summary = run_simulation(config, Path(out_dir), progress=advance)
+    unwritten = summary.noise.get("unwritten_events", 0)
     err.print(
         f"{summary.distinct_events:,} distinct events ({summary.events:,} records with duplicates) "
-        f"in {summary.files:,} files, {summary.bytes / 1e6:.1f} MB; missing accounts: "
-        f"{', '.join(summary.missing_accounts) or 'none'}; truth in {Path(out_dir) / 'truth.jsonl'}"
+        f"in {summary.files:,} files, {summary.bytes / 1e6:.1f} MB, under {Path(out_dir) / 'AWSLogs'}"
+    )
+    if summary.missing_accounts:
+        err.print(
+            f"{unwritten:,} of the {summary.generated_events:,} events generated happened in "
+            f"{', '.join(summary.missing_accounts)}, whose logs are deliberately not written "
+            "(--missing-accounts; 0 for none): that is why fewer events than asked are in the trail, "
+            "and traces through that account stop with a gap naming it"
+        )
+    err.print(
+        f"ground truth in {Path(out_dir) / 'truth.jsonl'} (`trailgraph load {out_dir}` skips it by name); "
+        f"load the trail with: trailgraph load {Path(out_dir) / 'AWSLogs'}"
     )
 
 

@@ -17,12 +17,13 @@ import click
 import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from trailgraph.cli import EXIT_NOT_FOUND, backend_options, err, main, with_store
 from trailgraph.pictures import FORMATS as PICTURE_FORMATS
 from trailgraph.pictures import has_paths, render_picture, render_rows
+from trailgraph.queries_catalog import CannedQuery
+from trailgraph.render import Column, fit_table
 from trailgraph.store.base import GraphStore
 from trailgraph.timefilter import window, window_options
 
@@ -187,13 +188,9 @@ def _generic_columns(rows: list[Row]) -> list[tuple[str, Callable[[Row], Any]]]:
 def _table(rows: list[Row], columns: list[tuple[str, Callable[[Row], Any]]], title: str) -> None:
     if not rows:
         return
-    table = Table(title=title, title_justify="left", show_lines=True)
-    for name, _get in columns:
-        table.add_column(name, overflow="fold")
-    for row in rows:
-        table.add_row(*[_cell(get(row)) for _name, get in columns])
     console = Console()
-    console.print(table)
+    cells: list[list[str | Text]] = [[_cell(get(row)) for _name, get in columns] for row in rows]
+    fit_table(console, [Column(name) for name, _get in columns], cells, title=title, show_lines=True)
     hints = sorted({str(r["hint"]) for r in rows if r.get("hint")})
     for hint in hints:
         console.print(Text(f"• {hint}", style="dim"))
@@ -479,11 +476,15 @@ def list_queries(fmt: str) -> None:
         ]
         click.echo(orjson.dumps(entries, option=orjson.OPT_INDENT_2).decode())
         return
-    table = Table("name", "purpose", "parameters", show_lines=True)
-    for q in queries:
-        params = "\n".join(f"{k}: {v}" for k, v in q.params.items())
-        table.add_row(Text(q.name, style="bold"), Text(q.purpose), Text(params or "-"))
-    Console().print(table)
+    rows: list[list[str | Text]] = [
+        [
+            Text(q.name, style="bold"),
+            Text(q.purpose),
+            Text("\n".join(f"{k}: {v}" for k, v in q.params.items()) or "-"),
+        ]
+        for q in queries
+    ]
+    fit_table(Console(), [Column("name"), Column("purpose"), Column("parameters")], rows, show_lines=True)
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -500,6 +501,33 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
+def typed_params(query: CannedQuery, given: dict[str, str]) -> dict[str, Any]:
+    """Each value as its header types it (an account id stays a string); `null` for an optional one."""
+    params: dict[str, Any] = {}
+    for name in query.params:
+        raw = given.get(name)
+        kind = query.types.get(name, "string")
+        if raw is None or (raw == "null" and name not in query.required):
+            params[name] = None
+        elif kind == "integer":
+            try:
+                params[name] = int(raw)
+            except ValueError as exc:
+                raise click.BadParameter(f"{name} is an integer, not {raw!r}", param_hint="--param") from exc
+        elif kind == "boolean":
+            if raw.lower() not in ("true", "false"):
+                raise click.BadParameter(f"{name} is true or false, not {raw!r}", param_hint="--param")
+            params[name] = raw.lower() == "true"
+        else:
+            params[name] = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+    missing = sorted(p for p in query.required if params[p] is None)
+    if missing:
+        raise click.UsageError(
+            f"{query.name} needs " + ", ".join(f"--param {m}=VALUE ({query.params[m]})" for m in missing)
+        )
+    return params
+
+
 @main.command("query")
 @click.argument("name")
 @click.option(
@@ -508,8 +536,8 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     "pairs",
     multiple=True,
     metavar="NAME=VALUE",
-    help="A query parameter; repeat for several. VALUE is read as JSON when it parses (5, true, "
-    'null, "0123"), else as a string: quote account ids as \'"123456789012"\'.',
+    help="A query parameter; repeat for several. VALUE is typed as the query's header says "
+    "(`trailgraph queries`): ids and times stay strings, `null` leaves an optional one unset.",
 )
 @format_option(pictures=True)
 @output_option
@@ -525,7 +553,7 @@ def run_query(store: GraphStore, name: str, pairs: tuple[str, ...], fmt: str, ou
     Examples:
       trailgraph query trace --param eventId=38d0221b-61e0-47d6-9c45-7eb2dc55125b --format json
       trailgraph query chains -p crossAccountOnly=true -p minHops=2
-      trailgraph query gaps -p account='"203016562928"' --format jsonl
+      trailgraph query gaps -p account=203016562928 --format jsonl
 
     Exit status: 0 when rows came back, 1 when none, 2 unknown query or parameter, 3 store errors.
     """
@@ -534,7 +562,10 @@ def run_query(store: GraphStore, name: str, pairs: tuple[str, ...], fmt: str, ou
     known = catalog()
     if name not in known:
         raise click.BadParameter(f"no canned query {name!r}; one of: {', '.join(known)}", param_hint="NAME")
-    given = parse_params(pairs)
+    given = dict(pair.partition("=")[::2] for pair in pairs)
+    bad = [pair for pair in pairs if "=" not in pair or pair.startswith("=")]
+    if bad:
+        raise click.BadParameter(f"{bad[0]!r} is not NAME=VALUE", param_hint="--param")
     unknown = sorted(set(given) - set(known[name].params))
     if unknown:
         raise click.BadParameter(
@@ -546,7 +577,7 @@ def run_query(store: GraphStore, name: str, pairs: tuple[str, ...], fmt: str, ou
             f"{name} rows have no paths to draw: use table, json or jsonl",
             param_hint="--format",
         )
-    params = {p: given.get(p) for p in known[name].params}
+    params = typed_params(known[name], given)
     subject = next((f"{k}={v}" for k, v in params.items() if v is not None), f"query {name}")
     return _answer(store, name, params, fmt, output, title=f"query {name}", subject=subject)
 

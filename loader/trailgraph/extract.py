@@ -149,6 +149,13 @@ def account_of_arn(arn: str | None) -> str | None:
     return None
 
 
+def role_of_arn(arn: str | None) -> str | None:
+    """The role a session ARN names (`...:assumed-role/ROLE/session`), for people reading the graph."""
+    if arn and ":assumed-role/" in arn:
+        return arn.split(":assumed-role/", 1)[1].split("/", 1)[0] or None
+    return None
+
+
 def user_or_root_label(arn: str) -> str | None:
     """`Root` or `IAMUser` for ARNs that name one (SwitchFrom, sessionIssuer), else None."""
     if arn.endswith(":root"):
@@ -586,6 +593,7 @@ def _session(
         account=account,
         kind=kind,
         name=name,
+        role=role_of_arn(arn),
         mfa=mfa,
         sourceIdentity=source_identity,
         issuerArn=issuer_arn,
@@ -671,6 +679,7 @@ def _issuance(
         account=account_of_arn(arn),
         kind=kind,
         name=who.rsplit("/", 1)[-1].split(":", 1)[-1],
+        role=role_of_arn(arn),
         expiration=expiration,
         sourceIdentity=_s(re_.get("sourceIdentity")) or _s(rp.get("sourceIdentity")),
         issued=True,

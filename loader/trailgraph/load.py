@@ -42,13 +42,25 @@ MAX_IN_FLIGHT_BLOBS = 4096
 
 @dataclass
 class LoadSummary:
+    """What a load did. Every source (file, object, page) counts once in `sources`; every record read
+    once in `records`, which always equals loaded + duplicates + skipped + rejected (`pending` while a
+    batch is still being written). A problem with the whole source (not JSON, a digest, damaged gzip)
+    counts the source in `files_rejected` / `files_skipped`, not as a record."""
+
     sources: int = 0
     records: int = 0
     loaded: int = 0
     duplicates: int = 0
     skipped: int = 0
     rejected: int = 0
+    files_skipped: int = 0
+    files_rejected: int = 0
     problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def pending(self) -> int:
+        """Records read whose batch is not written yet."""
+        return self.records - self.loaded - self.duplicates - self.skipped - self.rejected
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -58,6 +70,8 @@ class LoadSummary:
             "duplicates": self.duplicates,
             "skipped": self.skipped,
             "rejected": self.rejected,
+            "files_skipped": self.files_skipped,
+            "files_rejected": self.files_rejected,
             "problems": [
                 {"source": p.source, "index": p.index, "severity": p.severity, "reason": p.reason}
                 for p in self.problems
@@ -115,6 +129,7 @@ def extract_blob(blob: Blob) -> BlobFacts:
     seen = out.call_ids
     for item in parse_blob(blob):
         if isinstance(item, Problem):
+            out.records += item.index is not None and item.severity != "warning"
             out.problems.append(item)
             continue
         out.records += 1
@@ -191,6 +206,8 @@ def _load(
     seen: dict[str, tuple[str, str]] = {}  # the batch's events: id -> (digest, where first read)
     blobs_in_batch: list[Blob] = []
     writing: tuple[Future[int], int] | None = None
+    files_with_problems: dict[str, set[str]] = {"skipped": set(), "rejected": set()}
+    progress_every = 2_000
 
     def settle() -> None:
         """Wait for the batch being written (its error, if any, is raised here) and count it."""
@@ -223,11 +240,17 @@ def _load(
             settle()
 
     def problem(p: Problem) -> None:
+        """Count a problem: a record's (it was counted as read) or a whole source's (counted once)."""
         summary.problems.append(p)
-        if p.severity == "skipped":
-            summary.skipped += 1
-        elif p.severity == "rejected":
-            summary.rejected += 1
+        if p.severity == "warning":
+            pass
+        elif p.index is not None:
+            summary.skipped += p.severity == "skipped"
+            summary.rejected += p.severity == "rejected"
+        elif p.source not in files_with_problems[p.severity]:
+            files_with_problems[p.severity].add(p.source)
+            summary.files_skipped += p.severity == "skipped"
+            summary.files_rejected += p.severity == "rejected"
         if on_problem:
             on_problem(p)
         if strict and p.severity == "rejected":
@@ -240,9 +263,12 @@ def _load(
         blobs_in_batch.append(blob)
         for item in parse_blob(blob):
             if isinstance(item, Problem):
+                summary.records += item.index is not None and item.severity != "warning"
                 problem(item)
                 continue
             summary.records += 1
+            if on_progress and summary.records % progress_every == 0:
+                on_progress(summary)
             head = check(item.record)
             if isinstance(head, str):
                 problem(Problem(item.source, item.index, "rejected", head))
@@ -283,12 +309,18 @@ def _load(
             flush()
 
     if workers <= 0:
-        for blob in blobs:
-            summary.sources += 1
-            if isinstance(blob, Problem):
-                problem(blob)
-            else:
-                records_of(blob)
+        try:
+            for blob in blobs:
+                summary.sources += 1
+                if isinstance(blob, Problem):
+                    problem(blob)
+                else:
+                    records_of(blob)
+                if on_progress:
+                    on_progress(summary)
+        except KeyboardInterrupt:
+            settle()  # the batch being written commits: count it, so "how far it got" is true
+            raise
         flush(wait=True)
         return summary
 
@@ -324,8 +356,14 @@ def _load(
                 done_blobs += 1
                 done_records += facts.records
                 facts_of(item, facts)
+            if on_progress:
+                on_progress(summary)
         flush(wait=True)
         pool.close()
+    except KeyboardInterrupt:
+        pool.terminate()
+        settle()
+        raise
     except BaseException:
         pool.terminate()
         raise

@@ -424,10 +424,11 @@ def to_html(pic: Picture) -> str:
         '<meta name="referrer" content="no-referrer">\n'
         f"<title>{html.escape(pic.title)} — trailgraph</title>\n"
         f"<style>{_STYLE}</style>\n</head>\n<body>\n"
-        '<header><h1 id="title"></h1><p id="notes"></p>'
-        '<p class="help">hover: evidence · click: highlight the chain · wheel: zoom · drag: pan · '
-        "double-click: fit</p></header>\n"
+        '<header><h1 id="title"></h1><p id="notes"></p><div id="legend"></div>'
+        '<p class="help">hover: details · click: highlight the chain · wheel: zoom · drag: pan · '
+        "double-click: fit · the evidence of every hop is listed below (and printed)</p></header>\n"
         '<svg id="canvas" role="img" aria-label="role chain"></svg>\n'
+        '<section id="evidence"><h2>Evidence, hop by hop</h2><ol id="hops"></ol></section>\n'
         '<div id="tip" hidden></div>\n'
         f'<script type="application/json" id="trailgraph-data">{data}</script>\n'
         f"<script>{_SCRIPT}</script>\n</body>\n</html>\n"
@@ -493,6 +494,23 @@ header { flex: none; }
 #tip td { vertical-align: top; padding: 1px 6px 1px 0; word-break: break-all; }
 #tip td.k { color: #9ca3af; white-space: nowrap; word-break: normal; }
 #tip .head { font-weight: 600; margin-bottom: 4px; word-break: break-all; }
+#legend { margin: 4px 0 0; font-size: 12px; color: #374151; }
+#legend span.item { margin-right: 14px; white-space: nowrap; }
+#legend span.swatch { display: inline-block; width: 12px; height: 12px; border: 1px solid #6b7a99;
+                      border-radius: 3px; vertical-align: -2px; margin-right: 4px; }
+#evidence { flex: none; max-height: 32vh; overflow: auto; border-top: 1px solid #e2e6ee; background: #fff;
+            padding: 4px 16px 8px; }
+#evidence h2 { font-size: 13px; margin: 4px 0; }
+#evidence ol { margin: 0; padding-left: 22px; }
+#evidence li { margin: 2px 0; }
+#evidence code { font-size: 12px; white-space: nowrap; }
+@media print {
+  html, body { height: auto; }
+  body { display: block; overflow: visible; }
+  #canvas { height: 60vh; }
+  #evidence { max-height: none; overflow: visible; border: 0; }
+  #tip, .help { display: none; }
+}
 """
 
 _SCRIPT = """
@@ -502,7 +520,7 @@ _SCRIPT = """
   var svg = document.getElementById("canvas");
   var NS = svg.namespaceURI;
   var tip = document.getElementById("tip");
-  var W = 280, H = 54, GAPX = 230, GAPY = 56, MAXCH = 38;
+  var W = 280, GAPX = 230, GAPY = 56, MAXCH = 38, SUBCH = 48, EDGECH = 34;
   document.getElementById("title").textContent = data.title;
   document.title = data.title + " \\u2014 trailgraph";
   document.getElementById("notes").textContent = data.notes.join(" \\u00b7 ");
@@ -513,15 +531,71 @@ _SCRIPT = """
     if (parent) { parent.appendChild(e); }
     return e;
   }
-  function clip(s) { s = String(s); return s.length > MAXCH ? s.slice(0, MAXCH - 1) + "\\u2026" : s; }
+  // Labels are wrapped, never cut: after a space or /, else : or @, else - . _ , when one is in reach.
+  function wrap(s, max) {
+    s = String(s); var out = [];
+    function breakAt(seps) {
+      for (var i = max; i > max / 3; i--) { if (seps.indexOf(s.charAt(i - 1)) >= 0) { return i; } }
+      return 0;
+    }
+    while (s.length > max) {
+      var cut = breakAt(" /") || breakAt(":@") || breakAt("-._,") || max;
+      out.push(s.slice(0, cut)); s = s.slice(cut);
+    }
+    out.push(s);
+    return out;
+  }
+  function nodeLines(n) {
+    return {title: wrap(n.title, MAXCH), sub: n.subtitle ? wrap(n.subtitle, SUBCH) : []};
+  }
+  function nodeHeight(n) { var l = nodeLines(n); return 14 + 17 * l.title.length + 14 * l.sub.length; }
+
+  var legend = document.getElementById("legend");
+  var kindNames = {origin: "origin", "dead-end": "furthest reached (incomplete)", principal: "principal",
+                   session: "session", call: "the action", gap: "logs missing"};
+  Object.keys(data.colours).forEach(function (kind) {
+    var item = document.createElement("span"); item.className = "item";
+    var sw = document.createElement("span");
+    sw.className = "swatch"; sw.style.background = data.colours[kind];
+    item.appendChild(sw); item.appendChild(document.createTextNode(kindNames[kind] || kind));
+    legend.appendChild(item);
+  });
+  ["\\u2192 hop: how it was linked, rule (confidence)", "\\u21e2 dotted: cross-account copy",
+   "\\u21e2 red dashed: logs not loaded"].forEach(function (text) {
+    var item = document.createElement("span"); item.className = "item"; item.textContent = text;
+    legend.appendChild(item);
+  });
 
   var world = el("g", {id: "world"}, svg);
   var edgeLayer = el("g", {}, world), nodeLayer = el("g", {}, world);
 
-  var pos = {}, byKey = {}, nodeEls = {}, edgeEls = [];
+  var pos = {}, byKey = {}, nodeEls = {}, edgeEls = [], hgt = {}, H = 54;
+  data.nodes.forEach(function (n) { hgt[n.key] = nodeHeight(n); H = Math.max(H, hgt[n.key]); });
   data.nodes.forEach(function (n) {
     byKey[n.key] = n;
     pos[n.key] = {x: n.layer * (W + GAPX), y: n.row * (H + GAPY)};
+  });
+
+  var hops = document.getElementById("hops");
+  data.edges.forEach(function (e) {
+    var from = byKey[e.src], to = byKey[e.dst], d = e.details || {};
+    if (!from || !to) { return; }
+    var li = document.createElement("li");
+    var parts = [from.title + " \\u2192 " + to.title + ": " + (e.label || e.kind)];
+    var rule = d.linkedBy || d.rule;
+    if (rule) { parts.push("linked by " + rule + " (" + (d.confidence || "?") + ")"); }
+    if (d.at) { parts.push("at " + d.at); }
+    if (d.reason) { parts.push(String(d.reason)); }
+    li.appendChild(document.createTextNode(parts.join("; ")));
+    var ev = Array.isArray(d.evidence) ? d.evidence : [];
+    if (ev.length) {
+      li.appendChild(document.createTextNode("; evidence: "));
+      ev.forEach(function (id, k) {
+        if (k) { li.appendChild(document.createTextNode(", ")); }
+        var c = document.createElement("code"); c.textContent = String(id); li.appendChild(c);
+      });
+    }
+    hops.appendChild(li);
   });
 
   function showTip(evt, head, details) {
@@ -553,22 +627,24 @@ _SCRIPT = """
     var a = pos[e.src], b = pos[e.dst];
     if (!a || !b) { return; }
     var g = el("g", {"class": "edge " + e.kind, "data-src": e.src, "data-dst": e.dst}, edgeLayer);
-    var x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, mx = (x1 + x2) / 2;
+    var x1 = a.x + W, y1 = a.y + hgt[e.src] / 2, x2 = b.x, y2 = b.y + hgt[e.dst] / 2, mx = (x1 + x2) / 2;
     var d = "M" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + (x2 - 8) + "," + y2;
     el("path", {d: d + " L" + x2 + "," + y2}, g);
     el("polygon", {points: (x2 - 9) + "," + (y2 - 5) + " " + x2 + "," + y2 + " " + (x2 - 9) + "," + (y2 + 5),
                    "class": "head"}, g);
-    var lines = [e.label];
+    var lines = wrap(e.label, EDGECH);
     var rule = e.details.linkedBy || e.details.rule;
-    if (rule) { lines.push(rule + " (" + (e.details.confidence || "?") + ")"); }
+    if (rule) { lines = lines.concat(wrap(rule + " (" + (e.details.confidence || "?") + ")", EDGECH)); }
+    var widest = Math.max.apply(null, lines.map(function (l) { return l.length; }));
     // the label sits 60% along the curve, so labels of a fan-out spread towards their own targets
     var u = 0.6, v = 1 - u;
     var lx = v * v * v * x1 + 3 * v * v * u * mx + 3 * v * u * u * mx + u * u * u * (x2 - 8);
     var ly = v * v * v * y1 + 3 * v * v * u * y1 + 3 * v * u * u * y2 + u * u * u * y2 - 6 * lines.length;
-    var bg = el("rect", {x: lx - 105, y: ly - 10, width: 210, height: 13 * lines.length + 4, rx: 3}, g);
+    var bw = Math.max(60, widest * 6 + 12);
+    el("rect", {x: lx - bw / 2, y: ly - 10, width: bw, height: 13 * lines.length + 4, rx: 3}, g);
     lines.forEach(function (line, j) {
       var t = el("text", {x: lx, y: ly + j * 13, "text-anchor": "middle"}, g);
-      t.textContent = clip(line);
+      t.textContent = line;
     });
     g.addEventListener("mouseenter", function (evt) { showTip(evt, e.label, e.details); });
     g.addEventListener("mousemove", moveTip);
@@ -580,9 +656,14 @@ _SCRIPT = """
     var p = pos[n.key];
     var g = el("g", {"class": "node " + n.kind, "data-key": n.key,
                      transform: "translate(" + p.x + "," + p.y + ")"}, nodeLayer);
-    el("rect", {width: W, height: H, rx: 8, fill: data.colours[n.kind] || "#fff"}, g);
-    var t = el("text", {x: 10, y: 21, "class": "title"}, g); t.textContent = clip(n.title);
-    var s = el("text", {x: 10, y: 39, "class": "sub"}, g); s.textContent = clip(n.subtitle);
+    el("rect", {width: W, height: hgt[n.key], rx: 8, fill: data.colours[n.kind] || "#fff"}, g);
+    var lines = nodeLines(n), y = 4;
+    lines.title.forEach(function (line) {
+      y += 17; var t = el("text", {x: 10, y: y, "class": "title"}, g); t.textContent = line;
+    });
+    lines.sub.forEach(function (line) {
+      y += 14; var t = el("text", {x: 10, y: y, "class": "sub"}, g); t.textContent = line;
+    });
     if (n.badge) { var b = el("text", {x: 4, y: -6, "class": "badge"}, g); b.textContent = n.badge; }
     g.addEventListener("mouseenter", function (evt) { showTip(evt, n.title, n.details); });
     g.addEventListener("mousemove", moveTip);
@@ -625,7 +706,7 @@ _SCRIPT = """
     var maxX = 0, maxY = 0;
     data.nodes.forEach(function (n) {
       maxX = Math.max(maxX, pos[n.key].x + W);
-      maxY = Math.max(maxY, pos[n.key].y + H);
+      maxY = Math.max(maxY, pos[n.key].y + hgt[n.key]);
     });
     var rect = svg.getBoundingClientRect(), pad = 40;
     var w = maxX + 2 * pad, h = maxY + 2 * pad;

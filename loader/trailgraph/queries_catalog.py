@@ -18,9 +18,24 @@ class CannedQuery:
     params: dict[str, str] = field(default_factory=dict)  # name -> description with example
     returns: str = ""
     text: str = ""
+    types: dict[str, str] = field(default_factory=dict)  # name -> "string" | "integer" | "boolean"
+    required: frozenset[str] = frozenset()
 
 
 _HEADER = re.compile(r"^//\s?(\w[\w ]*?):\s?(.*)$")
+_EXAMPLE_PARAM = re.compile(r":param\s+(\w+)\s*=>\s*(.+?)\s*$", re.MULTILINE)
+
+
+def _type_of(example: str) -> str:
+    """A parameter's type, from the literal its header example gives it (`:param minHops => 1`).
+
+    Only a literal says more than "string": a null example, or none, leaves the value as typed, so an
+    account id stays "111122223333" and never becomes a number that matches nothing."""
+    if example in ("true", "false"):
+        return "boolean"
+    if re.fullmatch(r"-?\d+", example):
+        return "integer"
+    return "string"
 
 
 def _parse(text: str) -> CannedQuery:
@@ -45,7 +60,11 @@ def _parse(text: str) -> CannedQuery:
                 params[current[1]] += " " + extra
             else:
                 fields[current[1]] += " " + extra
+    examples = dict(_EXAMPLE_PARAM.findall(fields.get("example", "").replace(" :param", "\n:param")))
     return CannedQuery(
+        types={p: _type_of(examples.get(p, "null")) for p in params},
+        # The header says how an optional parameter reads as null; one it does not is required.
+        required=frozenset(p for p, text in params.items() if "null" not in text),
         name=fields.get("name", ""),
         purpose=fields.get("purpose", ""),
         params=params,

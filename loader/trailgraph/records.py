@@ -149,6 +149,8 @@ def parse_blob(blob: Blob) -> Iterator[Parsed | Problem]:
         data, damage = _gunzip(data)
         if damage:
             yield Problem(name, None, "rejected", damage)
+    elif name.endswith(".gz"):
+        yield Problem(name, None, "warning", "named .gz but not gzip-compressed: read as uncompressed text")
     if not data.strip():
         yield Problem(name, None, "rejected", "empty file: no records")
         return
@@ -156,7 +158,7 @@ def parse_blob(blob: Blob) -> Iterator[Parsed | Problem]:
     if err is None or value is not None:
         if err:
             yield Problem(name, None, "warning", err)
-        yield from _records_of(name, value, 0)
+        yield from _records_of(name, value, None)
         return
     # Not one JSON document: try JSON Lines, naming each bad line.
     lines = data.splitlines()
@@ -185,14 +187,15 @@ def parse_blob(blob: Blob) -> Iterator[Parsed | Problem]:
             index += 1
 
 
-def _records_of(name: str, value: Any, start: int) -> Iterator[Parsed | Problem]:
+def _records_of(name: str, value: Any, start: int | None) -> Iterator[Parsed | Problem]:
+    """The records of one JSON value; `start` None: the value is the whole file (a problem is the file's)."""
     items, why = _unwrap(value)
     if items is None:
         severity: Severity = "skipped" if why and why.startswith("skipped") else "rejected"
         yield Problem(name, start, severity, why or "foreign shape")
         return
     for offset, item in enumerate(items):
-        index = start + offset
+        index = (start or 0) + offset
         record = _inner_record(item)
         if not isinstance(record, dict):
             what = "null" if record is None else type(record).__name__

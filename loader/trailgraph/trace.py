@@ -157,6 +157,8 @@ def _step(actor: Node, call: Node, rel: Rel) -> dict[str, Any]:
         "linkedBy": rel.get("rule"),
         "confidence": rel.get("confidence"),
         "evidence": list(rel.get("evidence") or []),
+        "sourceIPAddress": call.get("sourceIPAddress"),
+        "userAgent": call.get("userAgent"),
     }
 
 
@@ -205,6 +207,8 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
         evidence = list(into.get("evidence") or [])
         if into["type"] == "OPENED" and b + 1 < len(nodes):
             evidence = [nodes[b + 1]["eventId"]]
+        # Where the hop was made from: the issuing call, or for a sign-in session the call that shows it.
+        seen_in = step_call or (nodes[b + 1] if into["type"] == "OPENED" and b + 1 < len(nodes) else {})
         chain.append(
             {
                 "from": describe(nodes[a]),
@@ -214,6 +218,8 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
                 "linkedBy": into.get("rule"),
                 "confidence": into.get("confidence"),
                 "evidence": evidence,
+                "sourceIPAddress": seen_in.get("sourceIPAddress"),
+                "userAgent": seen_in.get("userAgent"),
             }
         )
     copies = [r for r in rels if r["type"] == "COPIED_TO"]
@@ -232,6 +238,7 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
             "account": call.get("account"),
             "region": call.get("region"),
             "sourceIPAddress": call.get("sourceIPAddress"),
+            "userAgent": call.get("userAgent"),
             "errorCode": call.get("errorCode"),
             "errorMessage": call.get("errorMessage"),
             "outcome": call.get("outcome"),

@@ -225,7 +225,7 @@ def render_guide(queries: Mapping[str, CannedQuery] | None = None, style_text: s
         "<h3>The seed investigation: who created a user?</h3>\n"
         "<p>Load the seed into this database from a shell (with <code>NEO4J_URI</code>, "
         "<code>NEO4J_PASSWORD</code> set, or through <code>docker compose run</code>):</p>\n"
-        "<pre>trailgraph load ../shared/corpora/seed</pre>\n"
+        "<pre>trailgraph load examples/seed</pre>\n"
         f"<p>1. Name the call: the <code>CreateUser</code> with eventID <code>{SEED_EVENT_ID}</code>.</p>\n"
         + _runnable(seed_params)
         + "\n<p>2. Trace it back to its origin:</p>\n"
@@ -289,10 +289,28 @@ def asset_urls(assets_base: str) -> tuple[str, str]:
     return f"{base}/{STYLE_FILE}", f"{base}/{GUIDE_FILE}"
 
 
-def post_connect_cmd(assets_base: str) -> str:
-    """The `browser.post_connect_cmd` value both setups configure: apply the style, open the guide."""
-    style, guide = asset_urls(assets_base)
-    return f"style {style}; guide {guide}"
+STYLE_MARKER = "`trailgraph-style{}"
+"""Opens the inline style of the post-connect command (see `post_connect_cmd`)."""
+
+
+def one_line(style_text: str) -> str:
+    """The style sheet on one line (a config value), whitespace runs made one space, as neo4j.sh does."""
+    return re.sub(r"\s+", " ", style_text).strip()
+
+
+def post_connect_cmd(assets_base: str, style_text: str | None = None) -> str:
+    """The `browser.post_connect_cmd` both setups configure: apply the style, clear, open the guide.
+
+    Browser shows a frame with the whole style sheet for every `:style`. Given a URL it fetches the
+    sheet and adds that frame later, so nothing can remove it; given the sheet itself it applies it and
+    adds the frame at once, and the `:clear` that follows removes it, before the guide opens in the
+    sidebar. Browser splits the command at `;` except inside backticks, so the sheet goes in backticks;
+    its parser then reads the opening backtick as part of the first selector, hence the empty
+    `trailgraph-style` rule first (the closing one is read as a selector without a rule, and ignored).
+    """
+    _, guide = asset_urls(assets_base)
+    sheet = one_line(read_style() if style_text is None else style_text)
+    return f"style {STYLE_MARKER} {sheet}`; clear; guide {guide}"
 
 
 def workbench_for(
@@ -371,13 +389,14 @@ def run(
             "style and open its guide (set NEO4J_PASSWORD to have this checked).",
             file=err,
         )
-    elif STYLE_FILE in configured and GUIDE_FILE in configured:
+    elif STYLE_MARKER in configured and GUIDE_FILE in configured:
         print("This server applies the trailgraph style and opens its guide on connect.", file=err)
     else:
         print(
             "This server does not apply the trailgraph style on connect. A tools/neo4j/neo4j.sh server "
             "started before `trailgraph browser` existed needs a restart (neo4j.sh stop; neo4j.sh start); "
-            "elsewhere, run :style in Browser followed by the contents of browser/trailgraph.grass.",
+            "elsewhere, run :style in Browser followed by the contents of browser/trailgraph.grass, or "
+            "restart a docker compose server after `python -m trailgraph.workbench`.",
             file=err,
         )
     if open_window:
@@ -388,5 +407,24 @@ def run(
     return 0
 
 
-if __name__ == "__main__":  # python -m trailgraph.workbench: regenerate browser/guide.html
+COMPOSE_FILE = BROWSER_DIR.parent / "docker-compose.yml"
+COMPOSE_ASSETS = "http://${TRAILGRAPH_ASSETS_HOST:-localhost}:${TRAILGRAPH_ASSETS_PORT:-7475}"
+_COMPOSE_LINE = re.compile(r"^(\s*NEO4J_browser_post__connect__cmd: ).*$", re.MULTILINE)
+
+
+def compose_post_connect_line() -> str:
+    """docker-compose.yml's post-connect setting: the style inline, the guide from the workbench service."""
+    value = post_connect_cmd(COMPOSE_ASSETS).replace("\\", "\\\\").replace('"', '\\"')
+    return f'NEO4J_browser_post__connect__cmd: "{value}"'
+
+
+def write_compose(path: Path = COMPOSE_FILE) -> None:
+    """Put the current style into docker-compose.yml's post-connect setting (after editing the style)."""
+    text = path.read_text(encoding="utf-8")
+    line = compose_post_connect_line()
+    path.write_text(_COMPOSE_LINE.sub(lambda m: m.group(1) + line.split(": ", 1)[1], text), encoding="utf-8")
+
+
+if __name__ == "__main__":  # python -m trailgraph.workbench: regenerate the guide and compose's style
     write_guide(BROWSER_DIR / GUIDE_FILE)
+    write_compose()

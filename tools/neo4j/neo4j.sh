@@ -11,6 +11,9 @@
 #                                 with the server stopped); heap NEO4J_ADMIN_HEAP (default 1g)
 #
 # Environment (all optional):
+#   TRAILGRAPH_NEO4J_HOME  this server's home: conf, data, logs (default <repo>/.neo4j; the test
+#                       suite uses <repo>/.neo4j-test, so its data never mixes with yours). The jars
+#                       and class-data archive stay in <repo>/.neo4j, shared by every home.
 #   NEO4J_PASSWORD      password of user neo4j           (default trailgraph-test, >= 8 chars)
 #   NEO4J_BOLT_PORT     Bolt port on 127.0.0.1           (default 7687)
 #   NEO4J_HTTP_PORT     HTTP port on 127.0.0.1           (default 7474; Browser at /browser/)
@@ -31,9 +34,12 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 POM="$SCRIPT_DIR/pom.xml"
 
-# Layout: everything lives under <repo>/.neo4j (git-ignored).
-HOME_DIR="$REPO_ROOT/.neo4j"
-LIB_DIR="$HOME_DIR/lib"
+# Layout: the jars (and the class-data archive built from them) live under <repo>/.neo4j, the server's
+# own files under its home (default the same folder; both git-ignored).
+SHARED_DIR="$REPO_ROOT/.neo4j"
+HOME_DIR="${TRAILGRAPH_NEO4J_HOME:-$SHARED_DIR}"
+HOME_DIR="$(mkdir -p "$HOME_DIR" && cd "$HOME_DIR" && pwd)"
+LIB_DIR="$SHARED_DIR/lib"
 CONF_DIR="$HOME_DIR/conf"
 DATA_DIR="$HOME_DIR/data"
 LOGS_DIR="$HOME_DIR/logs"
@@ -45,7 +51,7 @@ PID_FILE="$RUN_DIR/neo4j.pid"
 LOCK_FILE="$HOME_DIR/.lock"
 CONSOLE_LOG="$LOGS_DIR/console.log"
 PASSWORD_MARK="$DATA_DIR/dbms/.trailgraph-password.sha256"
-CDS_DIR="$HOME_DIR/cds"
+CDS_DIR="$SHARED_DIR/cds"
 # Neo4j Browser with trailgraph's style and guide (browser/ at the repository root) packed in.
 BROWSER_SRC="$REPO_ROOT/browser"
 WEB_DIR="$HOME_DIR/web"
@@ -129,12 +135,12 @@ do_fetch() {
         die "the jars in ${LIB_DIR#"$REPO_ROOT"/} need fetching again, but Neo4j runs from them: 'neo4j.sh stop' first"
     fi
     command -v "$MVN" >/dev/null 2>&1 || die "Maven ('$MVN') not found: install it (Debian: apt-get install maven)"
-    local tmp="$HOME_DIR/lib.partial" t0
+    local tmp="$SHARED_DIR/lib.partial" t0
     t0="$(now)"
     log "fetching Neo4j $NEO4J_VERSION + Browser $BROWSER_VERSION from Maven Central into ${LIB_DIR#"$REPO_ROOT"/} ..."
     rm -rf "$tmp"
     mkdir -p "$tmp"
-    local mvn_log="$HOME_DIR/fetch.log"
+    local mvn_log="$SHARED_DIR/fetch.log"
     if ! "$MVN" -B -Dstyle.color=never -f "$POM" -Dneo4j.lib.dir="$tmp" dependency:copy-dependencies \
         >"$mvn_log" 2>&1; then
         grep -E '^\[(ERROR|WARNING)\]' "$mvn_log" | head -n 40 >&2 || tail -n 40 "$mvn_log" >&2
@@ -204,13 +210,17 @@ internal.dbms.bolt.netty_server_shutdown_quiet_period=0
 client.allow_telemetry=false
 EOF
     if [[ "${BROWSER_PACKED:-0}" == 1 ]]; then
-        local assets="http://127.0.0.1:$HTTP_PORT/browser/trailgraph"
+        local assets="http://127.0.0.1:$HTTP_PORT/browser/trailgraph" sheet
+        # The style inline and on one line, then :clear: Browser shows a frame with the whole sheet for
+        # every :style, and only an inline one can be cleared (trailgraph.workbench.post_connect_cmd).
+        sheet="$(tr -s '[:space:]' ' ' <"$BROWSER_SRC/${BROWSER_ASSETS[0]}" | sed 's/^ //; s/ $//')"
         cat >>"$CONF_DIR/neo4j.conf.tmp" <<EOF
 # Browser comes from ${BROWSER_ZIP#"$REPO_ROOT"/} (see pack_browser in neo4j.sh: the
 # jar's Browser plus browser/* at /browser/trailgraph/). On every connect it applies trailgraph's style
-# and opens its guide, both served by this server (hence 127.0.0.1 in the allow-list).
+# (inline, then clears the frame that shows it) and opens its guide, served by this server (hence
+# 127.0.0.1 in the allow-list).
 internal.dbms.web_dir_path=$WEB_DIR
-browser.post_connect_cmd=style $assets/${BROWSER_ASSETS[0]}; guide $assets/${BROWSER_ASSETS[1]}
+browser.post_connect_cmd=style \`trailgraph-style{} $sheet\`; clear; guide $assets/${BROWSER_ASSETS[1]}
 browser.remote_content_hostname_whitelist=127.0.0.1,localhost,guides.neo4j.com
 EOF
     else
@@ -347,7 +357,7 @@ running_pid() {
     pid="$(tr -dc '0-9' <"$PID_FILE")"
     [[ -n "$pid" ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$MAIN_CLASS --home-dir=$HOME_DIR" || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$MAIN_CLASS --home-dir=$HOME_DIR --config-dir" || return 1
     printf '%s\n' "$pid"
 }
 

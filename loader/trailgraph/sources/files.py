@@ -31,10 +31,26 @@ def expand(paths: list[str]) -> list[str]:
     return found
 
 
+SIMULATED_TRUTH = "truth.jsonl"
+"""The answer key `trailgraph simulate` writes beside the AWSLogs/ it generates: not CloudTrail."""
+
+
+def _is_simulated_truth(path: Path) -> bool:
+    return path.name == SIMULATED_TRUTH and (path.parent / "AWSLogs").is_dir()
+
+
 def iter_file_blobs(files: list[str]) -> Iterator[Blob | Problem]:
     for name in files:
         if name == "-":
             yield Blob("<stdin>", sys.stdin.buffer.read())
+            continue
+        if _is_simulated_truth(Path(name)):
+            yield Problem(
+                name,
+                None,
+                "skipped",
+                "skipped: the ground truth `trailgraph simulate` writes, not CloudTrail",
+            )
             continue
         try:
             data = Path(name).read_bytes()

@@ -85,11 +85,34 @@ class Neo4jStore:
             raise StoreError(f"Neo4j at {uri} refused the credentials for user {user!r}") from exc
         except (ServiceUnavailable, OSError, ValueError) as exc:
             raise StoreError(f"cannot reach Neo4j at {uri}: {exc}") from exc
+        if database:
+            try:
+                self._check_database(database)
+            except StoreError:
+                self.driver.close()
+                raise
         self._schema_ready = False
         self._known: dict[NodeRef, Props] = {}
         """Props this store object wrote (merged) for nodes other than calls: a batch that would write
         the same values again skips them. A load is one store object, so this is what the load wrote."""
         self._known_edges: dict[EdgeKey, None] = {}
+
+    def _check_database(self, database: str) -> None:
+        """A mistyped NEO4J_DATABASE is a usage problem, not a lost server: name the ones that exist."""
+        try:
+            self.driver.execute_query("RETURN 1", database_=database)
+        except Neo4jError as exc:
+            if exc.code != "Neo.ClientError.Database.DatabaseNotFound":
+                raise StoreError(f"Neo4j at {self.uri} database {database}: {exc.message}") from exc
+            try:
+                rows, _, _ = self.driver.execute_query("SHOW DATABASES YIELD name", database_="system")
+                names = ", ".join(sorted({str(r["name"]) for r in rows} - {"system"}))
+            except Neo4jError:
+                names = "unknown"
+            raise StoreError(
+                f"Neo4j at {self.uri} has no database {database!r} (NEO4J_DATABASE / --neo4j-database); "
+                f"it has: {names}"
+            ) from exc
 
     def describe(self) -> str:
         return f"Neo4j {self.uri}" + (f" database {self.database}" if self.database else "")
