@@ -163,7 +163,8 @@ def score(truth: list[dict[str, Any]], answers: dict[tuple[str, str], Answer]) -
 
 def actor_evidence(answer: dict[str, Any]) -> set[str] | None:
     """Evidence of the hop that reaches the actor (None when the actor is its own origin)."""
-    hops = [h for h in answer["chain"] if h["to"] == answer["actor"]]
+    actor = (answer["actor"]["type"], answer["actor"]["id"])
+    hops = [h for h in answer["chain"] if (h["to"]["type"], h["to"]["id"]) == actor]
     return set(hops[-1]["evidence"]) if hops else None
 
 

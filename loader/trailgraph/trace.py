@@ -162,6 +162,13 @@ def _step(actor: Node, call: Node, rel: Rel) -> dict[str, Any]:
     }
 
 
+def _with_key(actor: dict[str, Any], call: Node) -> dict[str, Any]:
+    """The actor with the key this call used: a console session holds several, the call names one."""
+    if actor.get("accessKeyId") is None and call.get("accessKeyId") and actor["type"] != "AWSAccount":
+        return {**actor, "accessKeyId": call["accessKeyId"]}
+    return actor
+
+
 def _unconfirmed(rel: Rel) -> dict[str, Any]:
     return {
         "account": rel.get("unconfirmedAccount"),
@@ -243,7 +250,7 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
             "errorMessage": call.get("errorMessage"),
             "outcome": call.get("outcome"),
         },
-        "actor": describe(actor_node),
+        "actor": _with_key(describe(actor_node), call),
         "origin": origin,
         "chain": chain,
         "complete": complete,
