@@ -2,8 +2,8 @@
 // purpose: Everything one principal did: every session they started, across accounts and role
 //          chains, and every call made in those sessions (the trace edges followed forward).
 // param principal: an IAM user or root ARN, a SAML or web-identity subject, an Identity Center user
-//          id or name, an AWS service principal, or an access key id (then its user or session(s)
-//          are the start) (example: arn:aws:iam::203016562928:user/bob@example.com)
+//          id or name, an AWS service principal, an access key id (then its user or session(s)
+//          are the start), or a session ARN or id (example: arn:aws:iam::203016562928:user/bob@example.com)
 // param since: only sessions created and calls made at or after this UTC time, YYYY-MM-DDTHH:MM:SSZ;
 //          null for no lower bound (example: 2020-09-17T00:00:00Z)
 // param until: only sessions created and calls made at or before this UTC time; null for no upper
@@ -25,7 +25,7 @@ CALL () {
   MATCH (x:ExternalIdentity) WHERE x.id = $principal OR x.subject = $principal OR x.userId = $principal
   RETURN x AS start
   UNION
-  MATCH (x:ExternalIdentity) WHERE (x.subject = $principal OR x.userId = $principal) AND x.userId IS NOT NULL
+  MATCH (x:ExternalIdentity) WHERE $principal IN [x.id, x.subject, x.userId] AND x.userId IS NOT NULL
   MATCH (s:Session {onBehalfOfUserId: x.userId}) RETURN s AS start
   UNION
   MATCH (s:Session {onBehalfOfUserId: $principal}) RETURN s AS start
@@ -33,6 +33,8 @@ CALL () {
   MATCH (v:Service {id: $principal}) RETURN v AS start
   UNION
   MATCH (:AccessKey {id: $principal})-[:KEY_OF]->(holder) RETURN holder AS start
+  UNION
+  MATCH (s:Session) WHERE s.id = $principal OR s.arn = $principal RETURN s AS start
 }
 MATCH p = (start)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(n)
 WHERE n:Session OR n:APICall

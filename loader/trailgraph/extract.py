@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from trailgraph.details import detail_props
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, bounded, merge_props
 from trailgraph.records import Record
 
@@ -270,6 +271,7 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
         "sharedEventId": shared,
         "actorType": _s(ui.get("type")) or "Unknown",
         "fromConsole": str(record.get("sessionCredentialFromConsole")).lower() == "true" or None,
+        **detail_props(record),
     }
     if account != "-":
         batch.node("Account", account)

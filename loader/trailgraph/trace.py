@@ -9,6 +9,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
+from trailgraph.details import decode
 from trailgraph.extract import account_of_arn
 
 Node = dict[str, Any]
@@ -192,6 +193,12 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
             "account": call.get("account"),
             "region": call.get("region"),
             "sourceIPAddress": call.get("sourceIPAddress"),
+            "userAgent": call.get("userAgent"),
+            "readOnly": call.get("readOnly"),
+            "eventType": call.get("eventType"),
+            "errorCode": call.get("errorCode"),
+            "errorMessage": call.get("errorMessage"),
+            **decode(call),
         },
         "actor": describe(actor_node),
         "origin": origin,

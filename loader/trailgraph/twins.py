@@ -10,6 +10,7 @@ different types) is not true, and aggregates skip `null`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import pairwise
 from typing import Any
@@ -223,7 +224,7 @@ def _origin_columns(g: nx.MultiDiGraph, key: str, with_label: bool = True) -> di
     return cols
 
 
-def _starts(g: nx.MultiDiGraph, principal: Any, sessions: bool) -> list[str]:
+def _starts(g: nx.MultiDiGraph, principal: Any) -> list[str]:
     """The start nodes of activity and timeline (the union subquery at the top of both files)."""
     found: set[str] = set()
     user_ids: set[Any] = set()
@@ -234,12 +235,12 @@ def _starts(g: nx.MultiDiGraph, principal: Any, sessions: bool) -> list[str]:
         elif label == "ExternalIdentity":
             if principal in (d["id"], d.get("subject"), d.get("userId")):
                 found.add(key)
-            if principal in (d.get("subject"), d.get("userId")) and d.get("userId") is not None:
-                user_ids.add(d["userId"])
+                if d.get("userId") is not None:
+                    user_ids.add(d["userId"])
         elif label == "Session":
             if d.get("onBehalfOfUserId") is not None and d.get("onBehalfOfUserId") == principal:
                 found.add(key)
-            if sessions and principal in (d["id"], d.get("arn")):
+            if principal in (d["id"], d.get("arn")):
                 found.add(key)
     if user_ids:
         found.update(
@@ -263,7 +264,7 @@ def _where(g: nx.MultiDiGraph, keys: Iterable[str], label: str) -> list[str]:
 def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     account = params.get("account")
-    for start in _starts(g, params.get("principal"), sessions=False):
+    for start in _starts(g, params.get("principal")):
         principal = _display(g.nodes[start])
         for keys, rels in forward_paths(g, start, _PATH, 40):
             n = g.nodes[keys[-1]]
@@ -559,7 +560,7 @@ def gaps(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
 def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     account = params.get("account")
     calls: set[str] = set()
-    for start in _starts(g, params.get("principal"), sessions=True):
+    for start in _starts(g, params.get("principal")):
         for keys, _rels in forward_paths(g, start, _PATH, 40):
             c = g.nodes[keys[-1]]
             if (
@@ -603,7 +604,82 @@ def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def find_match(c: dict[str, Any], params: dict[str, Any]) -> bool:
+    """find.cypher's WHERE on the call's own fields."""
+    p = params.get
+    if not in_window(c.get("eventTime"), {"since": _first(p("since"), ""), "until": _first(p("until"), "~")}):
+        return False
+    name, ua, error, text = p("eventName"), p("userAgent"), p("error"), p("contains")
+    if name is not None and not (
+        isinstance(c.get("eventName"), str) and re.fullmatch(f"(?i){name}", c["eventName"])
+    ):
+        return False
+    for param, prop in (("source", "eventSource"), ("account", "account"), ("region", "region")):
+        if p(param) is not None and c.get(prop) != p(param):
+            return False
+    if p("ip") is not None and c.get("sourceIPAddress") != p("ip"):
+        return False
+    if ua is not None and not (isinstance(c.get("userAgent"), str) and ua.lower() in c["userAgent"].lower()):
+        return False
+    if error is not None and not (
+        (error == "*" and c.get("errorCode") is not None) or c.get("errorCode") == error
+    ):
+        return False
+    if p("writeOnly") and c.get("readOnly") is not False:
+        return False
+    return text is None or any(
+        isinstance(c.get(f), str) and text in c[f] for f in ("requestParameters", "responseElements")
+    )
+
+
+def find_candidates(g: nx.MultiDiGraph, calls: Iterable[str], params: dict[str, Any]) -> list[str]:
+    """The calls among `calls` that find.cypher keeps, newest first, at most `limit` of them."""
+    starts = set(_starts(g, params["principal"])) if params.get("principal") is not None else None
+    kept: list[str] = []
+    for key in calls:
+        if not find_match(g.nodes[key], params):
+            continue
+        if starts is not None and not any(k in starts for keys, _rels in origin_paths(g, key) for k in keys):
+            continue
+        kept.append(key)
+    kept.sort(key=lambda k: (g.nodes[k]["eventTime"], g.nodes[k]["id"]), reverse=True)
+    return kept[: params["limit"]]
+
+
+def find(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    calls = [k for k, d in g.nodes(data=True) if d["label"] == "APICall"]
+    for call in find_candidates(g, calls, params):
+        c = g.nodes[call]
+        for keys, rels in origin_paths(g, call):
+            principals = [g.nodes[k] for k in keys if _label(g, k) != "APICall"]
+            rows.append(
+                {
+                    "eventId": c.get("eventId"),
+                    "time": c.get("eventTime"),
+                    "eventName": c.get("eventName"),
+                    "eventSource": c.get("eventSource"),
+                    "account": c.get("account"),
+                    "region": c.get("region"),
+                    "sourceIPAddress": c.get("sourceIPAddress"),
+                    "userAgent": c.get("userAgent"),
+                    "errorCode": c.get("errorCode"),
+                    "readOnly": c.get("readOnly"),
+                    "accessKeyId": c.get("accessKeyId"),
+                    "actor": _display(principals[-1]) if principals else None,
+                    **_origin_columns(g, keys[0]),
+                    "callId": c["id"],
+                    "nodes": [step_map(g, k) for k in keys],
+                    "rels": [rel_map(x) for x in rels],
+                }
+            )
+    rows.sort(key=lambda r: _asc(r["origin"]))
+    rows.sort(key=lambda r: (r["time"], r["callId"]), reverse=True)
+    return rows
+
+
 TWINS: dict[str, Twin] = {
+    "find": find,
     "trace": trace,
     "activity": activity,
     "who-used": who_used,

@@ -24,7 +24,7 @@ def schema_statements() -> list[str]:
     stmts += [
         f"CREATE INDEX {n.label.lower()}_{prop.lower()} IF NOT EXISTS FOR (n:{n.label}) ON (n.{prop})"
         for n in NODES
-        for prop in n.indexed
+        for prop in n.all_indexed()
     ]
     stmts += [
         f"CREATE INDEX {t.lower()}_group IF NOT EXISTS FOR ()-[r:{t}]-() ON (r.group)"
