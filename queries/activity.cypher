@@ -3,7 +3,8 @@
 //          chains, and every call made in those sessions (the trace edges followed forward).
 // param principal: an IAM user or root ARN, a SAML or web-identity subject, an Identity Center user
 //          id or name, an AWS service principal, an access key id (then its user or session(s)
-//          are the start), or a session ARN or id (example: arn:aws:iam::203016562928:user/bob@example.com)
+//          are the start), a session id, or a session ARN that is not also a user's (example:
+//          arn:aws:iam::203016562928:user/bob@example.com)
 // param since: only sessions created and calls made at or after this UTC time, YYYY-MM-DDTHH:MM:SSZ;
 //          null for no lower bound (example: 2020-09-17T00:00:00Z)
 // param until: only sessions created and calls made at or before this UTC time; null for no upper
@@ -11,7 +12,8 @@
 // param account: only sessions and calls in this AWS account; null for all (example: 776613361644)
 // returns: one row per session or call reached from the principal: kind (session|call), time,
 //          depth (sessions between the principal and the row, the row's own session included),
-//          the call's event fields, the session it ran in, how it was reached (via, linkedBy,
+//          the call's event fields, eventId (for a session: the call that issued it, or the first
+//          evidence of how it was opened), the session it ran in, how it was reached (via, linkedBy,
 //          confidence), and the path from the principal as compact node and edge maps.
 // example: :param principal => 'arn:aws:iam::203016562928:user/bob@example.com'
 //          :param since => null
@@ -34,7 +36,8 @@ CALL () {
   UNION
   MATCH (:AccessKey {id: $principal})-[:KEY_OF]->(holder) RETURN holder AS start
   UNION
-  MATCH (s:Session) WHERE s.id = $principal OR s.arn = $principal RETURN s AS start
+  MATCH (s:Session) WHERE s.id = $principal
+    OR s.arn = $principal AND NOT EXISTS { MATCH (u:IAMUser|Root {id: $principal}) } RETURN s AS start
 }
 MATCH p = (start)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(n)
 WHERE n:Session OR n:APICall
@@ -48,13 +51,16 @@ RETURN p,
        time,
        size(sessions) AS depth,
        n.id AS id,
-       n.eventId AS eventId,
+       coalesce(n.eventId, last([x IN nodes(p) WHERE x:APICall]).eventId, head(coalesce(r.evidence, [])))
+         AS eventId,
        n.eventName AS eventName,
        n.eventSource AS eventSource,
        n.account AS account,
        n.region AS region,
        n.sourceIPAddress AS sourceIPAddress,
        n.errorCode AS errorCode,
+       n.readOnly AS readOnly,
+       n.userAgent AS userAgent,
        last(sessions).id AS sessionId,
        last(sessions).arn AS sessionArn,
        coalesce(n.accessKeyId, last(sessions).accessKeyId) AS accessKeyId,

@@ -6,7 +6,7 @@
 //          --event-name glob GetPassword* becomes GetPassword.*); null for any (example: 'Create.*')
 // param source: the eventSource, e.g. iam.amazonaws.com; null for any (example: 'iam.amazonaws.com')
 // param principal: only calls made by this principal or by the sessions it led to, named as for
-//          timeline (user ARN, subject, Identity Center user, service, access key id, session ARN or
+//          activity (user ARN, subject, Identity Center user, service, access key id, session ARN or
 //          id); null for anyone (example: 'arn:aws:iam::203016562928:user/bob@example.com')
 // param account: the account the call is recorded in; null for all (example: '776613361644')
 // param region: the awsRegion; null for all (example: 'us-east-1')
@@ -55,7 +55,8 @@ CALL () {
     UNION
     MATCH (:AccessKey {id: $principal})-[:KEY_OF]->(holder) RETURN holder AS start
     UNION
-    MATCH (s:Session) WHERE s.id = $principal OR s.arn = $principal RETURN s AS start
+    MATCH (s:Session) WHERE s.id = $principal
+      OR s.arn = $principal AND NOT EXISTS { MATCH (u:IAMUser|Root {id: $principal}) } RETURN s AS start
   }
   RETURN collect(start) AS starts
 }

@@ -224,10 +224,13 @@ def _origin_columns(g: nx.MultiDiGraph, key: str, with_label: bool = True) -> di
     return cols
 
 
-def _starts(g: nx.MultiDiGraph, principal: Any) -> list[str]:
-    """The start nodes of activity and timeline (the union subquery at the top of both files)."""
+def _starts(g: nx.MultiDiGraph, principal: Any, *, users_first: bool = True) -> list[str]:
+    """The start nodes of activity, find and timeline (the union subquery at the top of each file).
+    With `users_first` (activity, find) sessions are named by ARN only when no user or root has that
+    ARN: an IAM user's own sessions carry its ARN, and are reached from the user anyway."""
     found: set[str] = set()
     user_ids: set[Any] = set()
+    by_arn = not users_first or not (g.has_node(f"IAMUser:{principal}") or g.has_node(f"Root:{principal}"))
     for key, d in g.nodes(data=True):
         label = d["label"]
         if label in ("IAMUser", "Root", "Service") and d["id"] == principal:
@@ -240,7 +243,7 @@ def _starts(g: nx.MultiDiGraph, principal: Any) -> list[str]:
         elif label == "Session":
             if d.get("onBehalfOfUserId") is not None and d.get("onBehalfOfUserId") == principal:
                 found.add(key)
-            if principal in (d["id"], d.get("arn")):
+            if d["id"] == principal or (by_arn and d.get("arn") == principal):
                 found.add(key)
     if user_ids:
         found.update(
@@ -283,13 +286,19 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
                     "time": time,
                     "depth": len(sessions),
                     "id": n["id"],
-                    "eventId": n.get("eventId"),
+                    "eventId": _first(
+                        n.get("eventId"),
+                        next((g.nodes[k].get("eventId") for k in reversed(_where(g, keys, "APICall"))), None),
+                        next(iter(r.get("evidence") or []), None) if r is not None else None,
+                    ),
                     "eventName": n.get("eventName"),
                     "eventSource": n.get("eventSource"),
                     "account": n.get("account"),
                     "region": n.get("region"),
                     "sourceIPAddress": n.get("sourceIPAddress"),
                     "errorCode": n.get("errorCode"),
+                    "readOnly": n.get("readOnly"),
+                    "userAgent": n.get("userAgent"),
                     "sessionId": last.get("id"),
                     "sessionArn": last.get("arn"),
                     "accessKeyId": _first(n.get("accessKeyId"), last.get("accessKeyId")),
@@ -560,7 +569,7 @@ def gaps(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
 def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     account = params.get("account")
     calls: set[str] = set()
-    for start in _starts(g, params.get("principal")):
+    for start in _starts(g, params.get("principal"), users_first=False):
         for keys, _rels in forward_paths(g, start, _PATH, 40):
             c = g.nodes[keys[-1]]
             if (

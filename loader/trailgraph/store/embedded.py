@@ -489,6 +489,45 @@ class EmbeddedStore:
             add(self._node_rows(q + "label = ? AND id = ?", (dst_label, dst)))
         return [(label, node_id, orjson.loads(props)) for (label, node_id), props in sorted(found.items())]
 
+    def named(self, name: str) -> list[Row]:
+        found: dict[tuple[str, str], str] = {}
+        q = "SELECT label, id, props FROM nodes WHERE "
+        lookups = [
+            (q + "label IN ('IAMUser','Root','Service','ExternalIdentity','Session','AccessKey') AND id = ?"),
+            *(
+                q + f"label = '{n.label}' AND {_json_prop(prop)} = ?"
+                for n in NODES
+                if n.label in ("IAMUser", "ExternalIdentity", "Session")
+                for prop in n.searched
+            ),
+        ]
+        try:
+            for sql in lookups:
+                for label, node_id, props in self.db.execute(sql + " LIMIT 1000", (name,)):
+                    found[(label, node_id)] = props
+            rows: list[Row] = []
+            for (label, node_id), props in sorted(found.items())[:1000]:
+                holders = []
+                if label == "AccessKey":
+                    holders = [
+                        [dl, d]
+                        for dl, d in self.db.execute(
+                            "SELECT dst_label, dst FROM edges WHERE type = 'KEY_OF' AND src = ? "
+                            "AND src_label = 'AccessKey' ORDER BY dst_label, dst",
+                            (node_id,),
+                        )
+                    ]
+                rows.append({**orjson.loads(props), "label": label, "id": node_id, "holders": holders})
+        except sqlite3.Error as exc:
+            raise StoreError(self._explain(exc)) from exc
+        return rows
+
+    def event_count(self) -> int:
+        try:
+            return int(self.db.execute("SELECT count(*) FROM nodes WHERE label = 'APICall'").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise StoreError(self._explain(exc)) from exc
+
     def _expand_back(self, g: nx.MultiDiGraph, key: str, done: set[str]) -> None:
         """Every trace path into `key`, read edge by edge (indexed) into `g`."""
         from trailgraph.twins import _path_in
@@ -505,16 +544,14 @@ class EmbeddedStore:
     def find_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
         """The part of the graph `find` reads: its calls (newest first along the eventTime index, up to
         `limit` that match), the paths back from them, and the principal's start nodes."""
-        from trailgraph.twins import find_match, origin_paths
+        from trailgraph.twins import _starts, find_match, origin_paths
 
         g = nx.MultiDiGraph()
         principal = params.get("principal")
         starts: set[str] | None = None
-        if principal is not None:
-            starts = set()
-            for label, node_id, props in self.start_nodes(str(principal)):
+        if isinstance(principal, str):
+            for label, node_id, props in self.start_nodes(principal):
                 g.add_node(f"{label}:{node_id}", label=label, id=node_id, **props)
-                starts.add(f"{label}:{node_id}")
             access_key = f"AccessKey:{principal}"
             if access_key in g:
                 for dst_label, dst in self.db.execute(
@@ -523,6 +560,9 @@ class EmbeddedStore:
                     (principal,),
                 ):
                     g.add_edge(access_key, f"{dst_label}:{dst}", key="KEY_OF", type="KEY_OF")
+            starts = set(_starts(g, principal))
+        elif principal is not None:
+            return g
         limit = params.get("limit")
         if not isinstance(limit, int) or limit <= 0:
             return g
