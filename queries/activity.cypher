@@ -12,8 +12,8 @@
 // param account: only sessions and calls in this AWS account; null for all (example: 776613361644)
 // returns: one row per session or call reached from the principal: kind (session|call), time,
 //          depth (sessions between the principal and the row, the row's own session included),
-//          the call's event fields, eventId (for a session: the call that issued it, or the first
-//          evidence of how it was opened), the session it ran in, how it was reached (via, linkedBy,
+//          the call's event fields, eventId (for a session: the call that issued it, else the first
+//          evidence of how it was opened, else its first call), the session it ran in, how it was reached (via, linkedBy,
 //          confidence), and the path from the principal as compact node and edge maps.
 // example: :param principal => 'arn:aws:iam::203016562928:user/bob@example.com'
 //          :param since => null
@@ -51,8 +51,9 @@ RETURN p,
        time,
        size(sessions) AS depth,
        n.id AS id,
-       coalesce(n.eventId, last([x IN nodes(p) WHERE x:APICall]).eventId, head(coalesce(r.evidence, [])))
-         AS eventId,
+       coalesce(n.eventId, last([x IN nodes(p) WHERE x:APICall]).eventId, head(coalesce(r.evidence, [])),
+                COLLECT { MATCH (n)-[:PERFORMED]->(x:APICall) RETURN x.eventId
+                          ORDER BY x.eventTime, x.eventId LIMIT 1 }[0]) AS eventId,
        n.eventName AS eventName,
        n.eventSource AS eventSource,
        n.account AS account,

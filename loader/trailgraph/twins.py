@@ -264,6 +264,16 @@ def _where(g: nx.MultiDiGraph, keys: Iterable[str], label: str) -> list[str]:
 # ---- the twins -------------------------------------------------------------------------------------
 
 
+def _first_call(g: nx.MultiDiGraph, key: str) -> Any:
+    """`COLLECT { MATCH (n)-[:PERFORMED]->(x:APICall) RETURN x.eventId ORDER BY x.eventTime, x.eventId
+    LIMIT 1 }[0]`: the eventId of the earliest call a session made."""
+    calls = [
+        g.nodes[c] for c, keyed in g._succ[key].items() if "PERFORMED" in keyed and _label(g, c) == "APICall"
+    ]
+    calls.sort(key=lambda c: (_asc(c.get("eventTime")), _asc(c.get("eventId"))))
+    return calls[0].get("eventId") if calls else None
+
+
 def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     account = params.get("account")
@@ -290,6 +300,7 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
                         n.get("eventId"),
                         next((g.nodes[k].get("eventId") for k in reversed(_where(g, keys, "APICall"))), None),
                         next(iter(r.get("evidence") or []), None) if r is not None else None,
+                        _first_call(g, keys[-1]),
                     ),
                     "eventName": n.get("eventName"),
                     "eventSource": n.get("eventSource"),
