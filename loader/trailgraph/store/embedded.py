@@ -570,8 +570,10 @@ class EmbeddedStore:
         until = params.get("until") if params.get("until") is not None else "~"
         time = _json_prop("eventTime")
         rows = self.db.execute(
-            f"SELECT id, props FROM nodes WHERE label = 'APICall' AND {time} >= ? AND {time} <= ? "
-            f"ORDER BY {time} DESC, id DESC",
+            # INDEXED BY: newest first straight off the index, so the scan stops at `limit` matches
+            # (left to itself, SQLite picks the label index and sorts every call first)
+            f"SELECT id, props FROM nodes INDEXED BY nodes_apicall_eventtime WHERE label = 'APICall' "
+            f"AND {time} >= ? AND {time} <= ? ORDER BY {time} DESC, id DESC",
             (since, until),
         )
         done: set[str] = set()
