@@ -31,7 +31,8 @@ DETAILS = ("requestParameters", "responseElements", "resources", "additionalEven
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--events", type=int, default=50_000)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="trailgraph-growth-"))

@@ -345,8 +345,14 @@ def print_summary(principal: str) -> Callable[[list[Row]], None]:
             console.print(table)
         if s["byEventName"]:
             table = _summary_table("calls by event name", "eventName", "calls", "writes", "errors")
-            for e in s["byEventName"]:
+            for e in s["byEventName"][:15]:
                 table.add_row(*[_cell(e[k]) for k in ("eventName", "calls", "writes", "errors")])
+            if len(s["byEventName"]) > 15:
+                rest = s["byEventName"][15:]
+                table.add_row(
+                    Text(f"… {len(rest)} more event names", style="dim"),
+                    *[_cell(sum(e[k] for e in rest)) for k in ("calls", "writes", "errors")],
+                )
             console.print(table)
         for title, key in (("errors", "errors"), ("source IPs", "sourceIPs"), ("user agents", "userAgents")):
             if s[key]:
@@ -354,7 +360,10 @@ def print_summary(principal: str) -> Callable[[list[Row]], None]:
                 for v in s[key][:10]:
                     table.add_row(_cell(v["value"]), _cell(v["count"]))
                 if len(s[key]) > 10:
-                    table.add_row(Text(f"… {len(s[key]) - 10} more", style="dim"), _cell(None))
+                    rest = s[key][10:]
+                    table.add_row(
+                        Text(f"… {len(rest)} more", style="dim"), _cell(sum(v["count"] for v in rest))
+                    )
                 console.print(table)
         console.print(
             Text("• every row, each with its eventId: --calls (or --format json); then trailgraph trace "
