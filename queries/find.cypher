@@ -21,7 +21,7 @@
 // param since: only calls at or after this UTC time, YYYY-MM-DDTHH:MM:SSZ; null for no lower bound
 //          (example: null)
 // param until: only calls at or before this UTC time; null for no upper bound (example: null)
-// param limit: at most this many calls, the newest (example: 50)
+// param limit: at most this many calls, the newest; null for 50 (example: 50)
 // returns: one row per call (per origin, if the trail forks), newest first: eventId, time, eventName,
 //          eventSource, account, region, source IP, user agent, errorCode, readOnly, the actor that
 //          made it, the origin behind it with completeness, and the path from origin to call.
@@ -74,7 +74,7 @@ WHERE c.eventTime >= coalesce($since, '') AND c.eventTime <= coalesce($until, '~
        OR c.responseElements CONTAINS $contains)
   AND ($principal IS NULL
        OR EXISTS { MATCH (s)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(c) WHERE s IN starts })
-WITH c ORDER BY c.eventTime DESC, c.id DESC LIMIT $limit
+WITH c ORDER BY c.eventTime DESC, c.id DESC LIMIT coalesce($limit, 50)
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(c)
 WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
 WITH q, o, c, [x IN nodes(q) WHERE NOT x:APICall] AS principals

@@ -114,7 +114,7 @@ TABLES: dict[str, list[tuple[str, Callable[[Row], Any]]]] = {
         ("eventId", lambda r: r["eventId"]),
         ("call", lambda r: _lines(r["eventName"], r["errorCode"])),
         ("account", lambda r: _lines(r["account"], r["region"])),
-        ("actor", lambda r: _short(r["actor"])),
+        ("actor", lambda r: str(_short(r["actor"])).removesuffix(f" ({r['account']})")),
         (
             "origin",
             lambda r: _lines(_short(r["origin"]), r["originType"], None if r["complete"] else "incomplete"),
@@ -205,7 +205,7 @@ def _table(rows: list[Row], columns: list[tuple[str, Callable[[Row], Any]]], tit
         return
     table = Table(title=title, title_justify="left", show_lines=True)
     for name, _get in columns:
-        table.add_column(name, overflow="fold", no_wrap=name in ("eventId", "time"), min_width=10)
+        table.add_column(name, overflow="fold", no_wrap=name in ("eventId", "time"))
     for row in rows:
         table.add_row(*[_cell(get(row)) for _name, get in columns])
     console = Console()
@@ -863,6 +863,21 @@ def run_query(store: GraphStore, name: str, pairs: tuple[str, ...], fmt: str, ou
             param_hint="--format",
         )
     params = {p: given.get(p) for p in known[name].params}
+    if name == "find" and params.get("eventName") is not None:
+        try:
+            re.compile(str(params["eventName"]))
+        except re.error as exc:
+            raise click.BadParameter(
+                f"eventName is not a regular expression: {exc}", param_hint="--param"
+            ) from exc
+    if (
+        name == "find"
+        and params.get("limit") is not None
+        and not (
+            isinstance(params["limit"], int) and not isinstance(params["limit"], bool) and params["limit"] > 0
+        )
+    ):
+        raise click.BadParameter("limit is a whole number above 0", param_hint="--param")
     subject = next((f"{k}={v}" for k, v in params.items() if v is not None), f"query {name}")
     return _answer(store, name, params, fmt, output, title=f"query {name}", subject=subject)
 

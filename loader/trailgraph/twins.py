@@ -663,7 +663,7 @@ def find_candidates(g: nx.MultiDiGraph, calls: Iterable[str], params: dict[str, 
             continue
         kept.append(key)
     kept.sort(key=lambda k: (g.nodes[k]["eventTime"], g.nodes[k]["id"]), reverse=True)
-    return kept[: params["limit"]]
+    return kept[: _first(params.get("limit"), 50)]
 
 
 def find(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:

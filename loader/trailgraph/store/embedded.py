@@ -563,8 +563,8 @@ class EmbeddedStore:
             starts = set(_starts(g, principal))
         elif principal is not None:
             return g
-        limit = params.get("limit")
-        if not isinstance(limit, int) or limit <= 0:
+        limit = 50 if params.get("limit") is None else params["limit"]
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
             return g
         since = params.get("since") if params.get("since") is not None else ""
         until = params.get("until") if params.get("until") is not None else "~"
