@@ -18,15 +18,19 @@ from tests.builders import assume_role, call, role_session_identity, user_identi
 from tests.conftest import SEED, load_paths
 from tests.lineage_helpers import load_records
 from trailgraph.cli import main
-from trailgraph.extract import normalize_time
+from trailgraph.extract import Head, check, normalize_time
+from trailgraph.queries_catalog import catalog
+from trailgraph.records import Parsed, Problem, parse_blob
 from trailgraph.simulate import SimConfig, simulate
+from trailgraph.sources.files import expand, iter_file_blobs
 from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
-from trailgraph.summary import activity_summary
+from trailgraph.summary import activity_summary, glob_regex
 
 CREATE_USER = "38d0221b-61e0-47d6-9c45-7eb2dc55125b"
 Backend = tuple[GraphStore, list[str]]
+FIND_NONE: dict[str, Any] = dict.fromkeys(catalog()["find"].params) | {"limit": 50}
 
 
 @pytest.fixture(params=["embedded", "neo4j"])
@@ -75,6 +79,48 @@ def org_calls(org: Path) -> list[dict[str, Any]]:
             account = r.get("recipientAccountId") or r["userIdentity"].get("accountId")
             calls[(account, r["eventID"])] = {**r, "account": account, "time": normalize_time(r["eventTime"])}
     return list(calls.values())
+
+
+def corpus_calls(path: Path) -> list[dict[str, Any]]:
+    """Every loadable call under `path`, read with the parser alone (no store, no query): once each."""
+    calls: dict[str, dict[str, Any]] = {}
+    for blob in iter_file_blobs(expand([str(path)])):
+        if isinstance(blob, Problem):
+            continue
+        for item in parse_blob(blob):
+            if isinstance(item, Parsed) and isinstance(head := check(item.record), Head):
+                calls[head.call_id] = {**item.record, "account": head.account, "time": head.event_time}
+    return list(calls.values())
+
+
+def assert_find_matches_the_files(store: GraphStore, path: Path) -> int:
+    """find's newest 50 for a few filters, against the files read directly; how many filters matched."""
+    calls = corpus_calls(path)
+    names = sorted({str(c.get("eventName")) for c in calls})
+    agents = sorted({c["userAgent"] for c in calls if isinstance(c.get("userAgent"), str)})
+    cases: list[tuple[dict[str, Any], Any]] = [({}, lambda c: True)]
+    if names:
+        name = names[len(names) // 2]
+        cases.append(
+            (
+                {"eventName": glob_regex(name[:4] + "*")},
+                lambda c: str(c.get("eventName")).lower().startswith(name[:4].lower()),
+            )
+        )
+    if agents:
+        agent = agents[0][:8]
+        cases.append(
+            ({"userAgent": agent}, lambda c: agent.lower() in str(c.get("userAgent") or "\0").lower())
+        )
+    cases.append(({"error": "*"}, lambda c: isinstance(c.get("errorCode"), str) and c["errorCode"] != ""))
+    cases.append(({"writeOnly": True}, lambda c: c.get("readOnly") is False))
+    matched = 0
+    for params, keep in cases:
+        expected = newest([c for c in calls if keep(c)])
+        found = [r["callId"] for r in store.run("find", {**FIND_NONE, **params})]
+        assert list(dict.fromkeys(found)) == expected, (path.name, params)
+        matched += bool(expected)
+    return matched
 
 
 def newest(calls: list[dict[str, Any]], limit: int = 50) -> list[str]:

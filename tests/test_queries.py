@@ -18,6 +18,7 @@ import pytest
 from tests.builders import assume_role, call, role_session_identity, user_identity
 from tests.conftest import CORPORA, SEED, load_paths
 from tests.lineage_helpers import load_records
+from tests.test_find import FIND_NONE, assert_find_matches_the_files
 from trailgraph.queries_catalog import DRAW_COLUMN, catalog
 from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
@@ -108,9 +109,6 @@ def param_sets(g: nx.MultiDiGraph) -> list[tuple[str, Params]]:
     return sets
 
 
-FIND_NONE: Params = dict.fromkeys(catalog()["find"].params) | {"limit": 50}
-
-
 def _some(values: set[Any], n: int = 3) -> list[Any]:
     return sorted(v for v in values if v is not None)[:n]
 
@@ -178,6 +176,7 @@ def test_every_query_gives_identical_rows_on_both_engines(
     load_paths(embedded_store, CORPORA / corpus)
     load_paths(neo4j_store, CORPORA / corpus)
     answered = assert_same_rows(embedded_store, neo4j_store)
+    assert_find_matches_the_files(embedded_store, CORPORA / corpus)  # and so Neo4j's, equal above
     if _nodes(embedded_store.graph(), "APICall"):
         assert answered["trace"] and answered["activity"] and answered["timeline"] and answered["key"]
         assert answered["find"] > 10
