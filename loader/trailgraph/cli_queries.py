@@ -557,7 +557,11 @@ def find(
     return code
 
 
-main.add_command(find, "search")
+main.add_command(
+    click.Command(
+        "search", callback=find.callback, params=find.params, help=find.help, short_help="The same as find."
+    )
+)
 
 
 @main.command("who-used")

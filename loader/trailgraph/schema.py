@@ -74,7 +74,7 @@ NODES: tuple[NodeSpec, ...] = (
         "`eventType`.",
         "776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b",
         ("eventId", "eventTime", "sharedEventId", "issuedSlot", "actorSlot"),
-        ("eventTime",),
+        ("eventTime", "eventName"),
     ),
     NodeSpec(
         "ExternalIdentity",

@@ -53,13 +53,20 @@ def _json_prop(prop: str) -> str:
 
 
 def searched_indexes() -> list[str]:
-    """An expression index per `searched` property of the schema (the queries repeat the expression)."""
-    return [
-        f"CREATE INDEX IF NOT EXISTS nodes_{n.label.lower()}_{prop.lower()} "
-        f"ON nodes ({_json_prop(prop)}, id) WHERE label = '{n.label}'"
-        for n in NODES
-        for prop in n.searched
-    ]
+    """An expression index per `searched` property of the schema (the queries repeat the expression).
+    A call's eventName is indexed lower-cased and with its time (`find --event-name` is case-insensitive
+    and newest first), so one name's calls are a range read in the order find wants."""
+    statements = []
+    for n in NODES:
+        for prop in n.searched:
+            key = f"{_json_prop(prop)}, id"
+            if (n.label, prop) == ("APICall", "eventName"):
+                key = f"lower({_json_prop(prop)}), {_json_prop('eventTime')}"
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS nodes_{n.label.lower()}_{prop.lower()} ON nodes ({key}) "
+                f"WHERE label = '{n.label}'"
+            )
+    return statements
 
 
 _EQUAL = (("source", "eventSource"), ("account", "account"), ("region", "region"), ("ip", "sourceIPAddress"))
@@ -87,11 +94,16 @@ def _find_prefilter(params: dict[str, Any]) -> tuple[str, list[Any]]:
         request, response = _json_prop("requestParameters"), _json_prop("responseElements")
         where.append(f"(instr({request}, ?) > 0 OR instr({response}, ?) > 0)")
         args += [text, text]
-    name = params.get("eventName")
-    if isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9]+", name):
+    if _plain_name(params):
         where.append(f"lower({_json_prop('eventName')}) = ?")  # a plain name: ASCII, any case
-        args.append(name.lower())
+        args.append(params["eventName"].lower())
     return "".join(f" AND {w}" for w in where), args
+
+
+def _plain_name(params: dict[str, Any]) -> bool:
+    """An eventName pattern that is one name (letters and digits), not a glob."""
+    name = params.get("eventName")
+    return isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9]+", name) is not None
 
 
 _LEGACY_EDGE_INDEX = "CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_label, dst, type, src_label, src)"
@@ -603,10 +615,11 @@ class EmbeddedStore:
         until = params.get("until") if params.get("until") is not None else "~"
         time = _json_prop("eventTime")
         where, args = _find_prefilter(params)
+        index = "nodes_apicall_eventname" if _plain_name(params) else "nodes_apicall_eventtime"
         rows = self.db.execute(
-            # INDEXED BY: newest first straight off the index, so the scan stops at `limit` matches
-            # (left to itself, SQLite picks the label index and sorts every call first)
-            f"SELECT id, props FROM nodes INDEXED BY nodes_apicall_eventtime WHERE label = 'APICall' "
+            # INDEXED BY: newest first straight off the index (of one name's calls, or of all), so the
+            # scan stops at `limit` matches (left to itself, SQLite sorts every call first)
+            f"SELECT id, props FROM nodes INDEXED BY {index} WHERE label = 'APICall' "
             f"AND {time} >= ? AND {time} <= ? {where} ORDER BY {time} DESC, id DESC",
             (since, until, *args),
         )
