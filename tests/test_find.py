@@ -89,7 +89,10 @@ def corpus_calls(path: Path) -> list[dict[str, Any]]:
             continue
         for item in parse_blob(blob):
             if isinstance(item, Parsed) and isinstance(head := check(item.record), Head):
-                calls[head.call_id] = {**item.record, "account": head.account, "time": head.event_time}
+                # a second record with a loaded call's id is a duplicate: the loader keeps the first
+                calls.setdefault(
+                    head.call_id, {**item.record, "account": head.account, "time": head.event_time}
+                )
     return list(calls.values())
 
 

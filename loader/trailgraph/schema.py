@@ -18,7 +18,11 @@ class NodeSpec:
     """Looked up by the loader and the canned queries: a Neo4j range index each."""
     searched: tuple[str, ...] = ()
     """Looked up by `find` and name resolution: an index each on both backends (the embedded store's
-    are expression indexes over the stored JSON)."""
+    are expression indexes over the stored JSON). Like `indexed` ones, values are cut at MAX_KEY."""
+    verbatim: tuple[str, ...] = ()
+    """Looked up by `find` and name resolution but kept whole whatever their length (a hostile session
+    name or eventName can exceed a Neo4j index key): an index on the embedded store only; Neo4j
+    compares them within the label, or along the eventTime index for calls."""
 
     def all_indexed(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*self.indexed, *self.searched)))
@@ -46,6 +50,7 @@ NODES: tuple[NodeSpec, ...] = (
         "An IAM user: a person (or a script holding its long-term key).",
         "arn:aws:iam::203016562928:user/bob@example.com",
         ("principalId",),
+        (),
         ("name",),
     ),
     NodeSpec("Root", "An account's root user.", "arn:aws:iam::203016562928:root"),
@@ -58,7 +63,8 @@ NODES: tuple[NodeSpec, ...] = (
         "arn:aws:sts::776613361644:assumed-role/assume-admin-role-example/bob@example.com"
         "|2020-09-17T19:04:10Z|ASIA3JUODO7W6YEVI655",
         ("slot", "arn", "accessKeyId"),
-        ("arn", "name", "onBehalfOfUserId"),
+        ("arn", "onBehalfOfUserId"),
+        ("name",),
     ),
     NodeSpec(
         "AccessKey",
@@ -74,7 +80,8 @@ NODES: tuple[NodeSpec, ...] = (
         "`eventType`.",
         "776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b",
         ("eventId", "eventTime", "sharedEventId", "issuedSlot", "actorSlot"),
-        ("eventTime", "eventName"),
+        ("eventTime",),
+        ("eventName",),
     ),
     NodeSpec(
         "ExternalIdentity",
@@ -182,7 +189,8 @@ def schema_markdown() -> str:
         "## Nodes",
         "",
         "`indexed` properties have a Neo4j range index; `searched` ones (what `find` and name resolution "
-        "look up) have an index on both backends.",
+        "look up) have an index on both backends, those marked * on the embedded store only (kept whole "
+        "whatever their length, so Neo4j compares them while reading the label or the eventTime index).",
         "",
         "| label | meaning | `id` example | indexed | searched |",
         "|---|---|---|---|---|",
@@ -190,7 +198,7 @@ def schema_markdown() -> str:
     for n in NODES:
         lines.append(
             f"| `{n.label}` | {n.meaning} | `{n.key_example}` | {', '.join(n.indexed) or '-'} | "
-            f"{', '.join(n.searched) or '-'} |"
+            f"{', '.join([*n.searched, *(f'{p}*' for p in n.verbatim)]) or '-'} |"
         )
     lines += [
         "",

@@ -58,7 +58,7 @@ def searched_indexes() -> list[str]:
     and newest first), so one name's calls are a range read in the order find wants."""
     statements = []
     for n in NODES:
-        for prop in n.searched:
+        for prop in (*n.searched, *n.verbatim):
             key = f"{_json_prop(prop)}, id"
             if (n.label, prop) == ("APICall", "eventName"):
                 key = f"lower({_json_prop(prop)}), {_json_prop('eventTime')}"
@@ -543,7 +543,7 @@ class EmbeddedStore:
                 q + f"label = '{n.label}' AND {_json_prop(prop)} = ?"
                 for n in NODES
                 if n.label in ("IAMUser", "ExternalIdentity", "Session")
-                for prop in n.searched
+                for prop in (*n.searched, *n.verbatim)
             ),
         ]
         try:

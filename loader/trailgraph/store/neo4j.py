@@ -87,7 +87,8 @@ WITH n, [x IN collect(h) | [labels(x)[0], x.id]] AS holders
 RETURN labels(n)[0] AS label, n.id AS id, properties(n) AS props, holders
 ORDER BY label, id
 """
-"""`named`: each branch an index seek (the `indexed` and `searched` properties of the schema)."""
+"""`named`: each branch an index seek (the `indexed` and `searched` properties of the schema), but for
+user and session names, kept whole and compared within their label."""
 
 
 class Neo4jStore:
