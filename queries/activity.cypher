@@ -2,8 +2,9 @@
 // purpose: Everything one principal did: every session they started, across accounts and role
 //          chains, and every call made in those sessions (the trace edges followed forward).
 // param principal: an IAM user or root ARN, a SAML or web-identity subject, an Identity Center user
-//          id or name, an AWS service principal, or an access key id (then its user or session(s)
-//          are the start) (example: arn:aws:iam::203016562928:user/bob@example.com)
+//          id or name, an AWS service principal, an access key id (then its user or session(s)
+//          are the start), a session id, or a session ARN that is not also a user's (example:
+//          arn:aws:iam::203016562928:user/bob@example.com)
 // param since: only sessions created and calls made at or after this UTC time, YYYY-MM-DDTHH:MM:SSZ;
 //          null for no lower bound (example: 2020-09-17T00:00:00Z)
 // param until: only sessions created and calls made at or before this UTC time; null for no upper
@@ -11,7 +12,8 @@
 // param account: only sessions and calls in this AWS account; null for all (example: 776613361644)
 // returns: one row per session or call reached from the principal: kind (session|call), time,
 //          depth (sessions between the principal and the row, the row's own session included),
-//          the call's event fields, the session it ran in, how it was reached (via, linkedBy,
+//          the call's event fields, eventId (for a session: the call that issued it, else the first
+//          evidence of how it was opened, else its first call), the session it ran in, how it was reached (via, linkedBy,
 //          confidence), and the path from the principal as compact node and edge maps.
 // example: :param principal => 'arn:aws:iam::203016562928:user/bob@example.com'
 //          :param since => null
@@ -25,7 +27,7 @@ CALL () {
   MATCH (x:ExternalIdentity) WHERE x.id = $principal OR x.subject = $principal OR x.userId = $principal
   RETURN x AS start
   UNION
-  MATCH (x:ExternalIdentity) WHERE (x.subject = $principal OR x.userId = $principal) AND x.userId IS NOT NULL
+  MATCH (x:ExternalIdentity) WHERE $principal IN [x.id, x.subject, x.userId] AND x.userId IS NOT NULL
   MATCH (s:Session {onBehalfOfUserId: x.userId}) RETURN s AS start
   UNION
   MATCH (s:Session {onBehalfOfUserId: $principal}) RETURN s AS start
@@ -33,6 +35,9 @@ CALL () {
   MATCH (v:Service {id: $principal}) RETURN v AS start
   UNION
   MATCH (:AccessKey {id: $principal})-[:KEY_OF]->(holder) RETURN holder AS start
+  UNION
+  MATCH (s:Session) WHERE s.id = $principal
+    OR s.arn = $principal AND NOT EXISTS { MATCH (u:IAMUser|Root {id: $principal}) } RETURN s AS start
 }
 MATCH p = (start)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(n)
 WHERE n:Session OR n:APICall
@@ -46,13 +51,17 @@ RETURN p,
        time,
        size(sessions) AS depth,
        n.id AS id,
-       n.eventId AS eventId,
+       coalesce(n.eventId, last([x IN nodes(p) WHERE x:APICall]).eventId, head(coalesce(r.evidence, [])),
+                COLLECT { MATCH (n)-[:PERFORMED]->(x:APICall) RETURN x.eventId
+                          ORDER BY x.eventTime, x.eventId LIMIT 1 }[0]) AS eventId,
        n.eventName AS eventName,
        n.eventSource AS eventSource,
        n.account AS account,
        n.region AS region,
        n.sourceIPAddress AS sourceIPAddress,
        n.errorCode AS errorCode,
+       n.readOnly AS readOnly,
+       n.userAgent AS userAgent,
        last(sessions).id AS sessionId,
        last(sessions).arn AS sessionArn,
        coalesce(n.accessKeyId, last(sessions).accessKeyId) AS accessKeyId,

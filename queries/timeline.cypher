@@ -24,7 +24,7 @@ CALL () {
   MATCH (x:ExternalIdentity) WHERE x.id = $principal OR x.subject = $principal OR x.userId = $principal
   RETURN x AS start
   UNION
-  MATCH (x:ExternalIdentity) WHERE (x.subject = $principal OR x.userId = $principal) AND x.userId IS NOT NULL
+  MATCH (x:ExternalIdentity) WHERE $principal IN [x.id, x.subject, x.userId] AND x.userId IS NOT NULL
   MATCH (s:Session {onBehalfOfUserId: x.userId}) RETURN s AS start
   UNION
   MATCH (s:Session {onBehalfOfUserId: $principal}) RETURN s AS start

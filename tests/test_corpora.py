@@ -36,7 +36,7 @@ def _secrets(root: Path) -> set[str]:
             data = gzip.decompress(data)
         for chunk in data.split(b'"sessionToken"')[1:]:
             value = chunk.split(b'"')[1] if b'"' in chunk else b""
-            if len(value) > 12:
+            if len(value) > 12 and value != b"HIDDEN_DUE_TO_SECURITY_REASONS":  # AWS's own redaction mark
                 tokens.add(value.decode(errors="replace"))
     return tokens
 

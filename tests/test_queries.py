@@ -18,11 +18,12 @@ import pytest
 from tests.builders import assume_role, call, role_session_identity, user_identity
 from tests.conftest import CORPORA, SEED, load_paths
 from tests.lineage_helpers import load_records
+from tests.test_find import FIND_NONE, assert_find_matches_the_files
 from trailgraph.queries_catalog import DRAW_COLUMN, catalog
 from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
-from trailgraph.twins import TWINS
+from trailgraph.twins import TWINS, run_twin
 
 CORPUS_DIRS = sorted(p.name for p in CORPORA.iterdir() if p.is_dir())
 BOB = "arn:aws:iam::203016562928:user/bob@example.com"
@@ -104,7 +105,46 @@ def param_sets(g: nx.MultiDiGraph) -> list[tuple[str, Params]]:
             )
     for event_id in [*sorted({d["eventId"] for d in _nodes(g, "APICall")}), "no-such-event"]:
         sets.append(("trace", {"eventId": event_id}))
+    sets += [("find", p) for p in find_params(g, windows, accounts, sorted(principals | sessions))]
     return sets
+
+
+def _some(values: set[Any], n: int = 3) -> list[Any]:
+    return sorted(v for v in values if v is not None)[:n]
+
+
+def _quoted_value(text: Any) -> str | None:
+    """A value inside a stored JSON field, as `--contains` would be given it."""
+    found = re.findall(r'":"([^"\\]{3,40})"', text) if isinstance(text, str) else []
+    return found[0] if found else None
+
+
+def find_params(
+    g: nx.MultiDiGraph, windows: list[Params], accounts: list[str], who: list[str]
+) -> list[Params]:
+    """find by every filter, alone and combined, with values drawn from the calls (and ones that miss)."""
+    calls = _nodes(g, "APICall")
+    names = _some({c.get("eventName") for c in calls}, 4)
+    agents = _some({c.get("userAgent") for c in calls}, 2)
+    contained = _some({_quoted_value(c.get("requestParameters")) for c in calls}, 2)
+    contained += _some({_quoted_value(c.get("responseElements")) for c in calls}, 1)
+    sets: list[Params] = [{}, {"limit": 1}, {"limit": 7}, {"writeOnly": True}, {"writeOnly": False}]
+    sets += [{"eventName": n} for n in [*names, "no-such-event"]]
+    sets += [{"eventName": n[:3] + ".*"} for n in names[:2]] + [{"eventName": "get.*"}]
+    sets += [{"source": v} for v in _some({c.get("eventSource") for c in calls}, 2)]
+    sets += [{"account": a} for a in accounts]
+    sets += [{"region": v} for v in _some({c.get("region") for c in calls}, 2)]
+    sets += [{"ip": v} for v in _some({c.get("sourceIPAddress") for c in calls}, 2)]
+    sets += [{"userAgent": a[:12].upper()} for a in agents] + [{"userAgent": "no-such-agent"}]
+    sets += [{"error": "*"}] + [{"error": e} for e in _some({c.get("errorCode") for c in calls}, 2)]
+    sets += [{"contains": t} for t in [*contained, "no-such-text-9f3c"]]
+    sets += [{"since": w["since"], "until": w["until"]} for w in windows[1:]]
+    sets += [{"principal": p, "limit": 20} for p in [*who[:: max(1, len(who) // 8)], "no-such-principal"]]
+    if names and who:
+        sets.append({"principal": who[0], "eventName": names[0] + "|" + names[-1], "writeOnly": None})
+    if accounts:
+        sets.append({"error": "*", "account": accounts[0], "since": windows[-1]["since"], "limit": 3})
+    return [{**FIND_NONE, **s} for s in sets]
 
 
 def assert_same_rows(embedded: EmbeddedStore, neo4j: Neo4jStore) -> dict[str, int]:
@@ -113,6 +153,8 @@ def assert_same_rows(embedded: EmbeddedStore, neo4j: Neo4jStore) -> dict[str, in
     answered: dict[str, int] = dict.fromkeys(TWINS, 0)
     for name, params in param_sets(embedded.graph()):
         twin, cypher = embedded.run(name, params), neo4j.run(name, params)
+        if name == "find" and run_twin(embedded.graph(), name, params) != twin:
+            differences.append(f"find {params}: the indexed read differs from the twin on the whole graph")
         if twin != cypher:
             first = next((i for i, (a, b) in enumerate(zip(twin, cypher, strict=False)) if a != b), None)
             detail = (
@@ -134,8 +176,10 @@ def test_every_query_gives_identical_rows_on_both_engines(
     load_paths(embedded_store, CORPORA / corpus)
     load_paths(neo4j_store, CORPORA / corpus)
     answered = assert_same_rows(embedded_store, neo4j_store)
+    assert_find_matches_the_files(embedded_store, CORPORA / corpus)  # and so Neo4j's, equal above
     if _nodes(embedded_store.graph(), "APICall"):
         assert answered["trace"] and answered["activity"] and answered["timeline"] and answered["key"]
+        assert answered["find"] > 10
 
 
 def story() -> list[dict[str, Any]]:
@@ -287,7 +331,7 @@ def example_params(text: str) -> dict[str, str]:
 
 def test_every_cypher_file_documents_itself_and_has_a_twin() -> None:
     queries = catalog()
-    assert {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline"} <= set(queries)
+    assert {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline", "find"} <= set(queries)
     assert set(queries) == set(TWINS)
     for name, query in queries.items():
         assert query.purpose and query.returns, name

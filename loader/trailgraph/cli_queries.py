@@ -9,6 +9,7 @@ found for the given principal, key or role, 2 usage error, 3 the store cannot be
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from trailgraph.pictures import has_paths, render_picture, render_rows
 from trailgraph.queries_catalog import CannedQuery
 from trailgraph.render import Column, fit_table
 from trailgraph.store.base import GraphStore
+from trailgraph.summary import CallFilter, glob_regex
 from trailgraph.timefilter import window, window_options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -108,8 +110,21 @@ def _linked(rule: Any, confidence: Any) -> Any:
 
 # column title -> how to get it from a row; the json formats always carry every column
 TABLES: dict[str, list[tuple[str, Callable[[Row], Any]]]] = {
+    "find": [
+        ("time", lambda r: r["time"]),
+        ("eventId", lambda r: r["eventId"]),
+        ("call", lambda r: _lines(r["eventName"], r["errorCode"])),
+        ("account", lambda r: _lines(r["account"], r["region"])),
+        ("actor", lambda r: str(_short(r["actor"])).removesuffix(f" ({r['account']})")),
+        (
+            "origin",
+            lambda r: _lines(_short(r["origin"]), r["originType"], None if r["complete"] else "incomplete"),
+        ),
+        ("source IP", lambda r: r["sourceIPAddress"]),
+    ],
     "activity": [
         ("time", lambda r: r["time"]),
+        ("eventId", lambda r: r["eventId"]),
         ("depth", lambda r: r["depth"]),
         (
             "what",
@@ -167,6 +182,7 @@ TABLES: dict[str, list[tuple[str, Callable[[Row], Any]]]] = {
     ],
     "timeline": [
         ("time", lambda r: r["time"]),
+        ("eventId", lambda r: r["eventId"]),
         ("call", lambda r: _lines(r["eventName"], r["errorCode"])),
         ("account", lambda r: r["account"]),
         ("actor", lambda r: _lines(_short(r["actor"]), r["accessKeyId"])),
@@ -227,10 +243,17 @@ def _answer(
     *,
     title: str,
     subject: str | None,
+    post: Callable[[list[Row]], list[Row]] | None = None,
+    summary: Callable[[list[Row]], None] | None = None,
 ) -> int:
     _quiet_driver()
     rows = store.run(query, params)
-    show(rows, fmt, output, query=query, title=title)
+    if post is not None:
+        rows = post(rows)
+    if summary is not None and rows and fmt == "table" and not output:
+        summary(rows)
+    else:
+        show(rows, fmt, output, query=query, title=title)
     if rows:
         err.print(f"[dim]{len(rows)} row(s)[/dim]")
         return 0
@@ -243,12 +266,106 @@ def _answer(
 
 
 ACCOUNT_HELP = "Only rows in this AWS account (12 digits)."
+PRINCIPAL_FORMS = (
+    "a full ARN, an IAM user name (bob@example.com), an Identity Center user name or id, a SAML or "
+    "web-identity subject, an AWS service principal, a role session name, a session ARN or an access key id"
+)
+
+
+def resolved(store: GraphStore, name: str) -> str | None:
+    """The value the canned queries take for what the investigator typed, said on stderr; None (after
+    saying why: candidates, or not found with the store and its size) when there is not exactly one."""
+    from trailgraph.resolve import resolve
+
+    answer = resolve(store, name)
+    if answer.chosen is None:
+        label = "ambiguous" if answer.options else "not found"
+        hint = ""
+        if not answer.options and ":role/" in name:
+            hint = f"; that is a role: trailgraph who-used {name}"
+        err.print(f"[red]{label}:[/red] {escape(answer.message + hint)}")
+        return None
+    err.print(f"[dim]principal: {escape(answer.message)}[/dim]")
+    return answer.chosen.value
+
+
+def call_filter_options(fn: F) -> F:
+    """--event-name, --write-only, --errors and --limit, for the commands that list calls."""
+    fn = click.option(
+        "--limit", type=click.IntRange(min=1), default=None, metavar="N", help="Only the N newest calls."
+    )(fn)
+    fn = click.option("--errors", is_flag=True, help="Only calls that failed (with an errorCode).")(fn)
+    fn = click.option(
+        "--write-only", is_flag=True, help="Only calls CloudTrail marks readOnly false (changes)."
+    )(fn)
+    fn = click.option(
+        "--event-name",
+        metavar="GLOB",
+        default=None,
+        help="Only calls whose eventName matches, case-insensitive (Delete*, Get?assword*).",
+    )(fn)
+    return fn
+
+
+def _is_call(row: Row) -> bool:
+    return bool(row.get("kind", "call") == "call")
+
+
+def _summary_table(console: Console, title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A summary table drawn like every other: values never cut or split (render.fit_table)."""
+    fit_table(console, [Column(c) for c in columns], [[_cell(v) for v in row] for row in rows], title=title)
+
+
+def print_summary(principal: str) -> Callable[[list[Row]], None]:
+    def render(rows: list[Row]) -> None:
+        from trailgraph.summary import activity_summary
+
+        s = activity_summary(rows)
+        console = Console()
+        span = f" from {s['firstCall']} to {s['lastCall']}" if s["calls"] else ""
+        console.print(
+            Text(
+                f"{principal}: {s['sessionCount']} session(s), {s['calls']} call(s){span}; "
+                f"{s['writeCalls']} write call(s), {s['errorCalls']} failed",
+                style="bold",
+            )
+        )
+        if s["sessions"]:
+            cells = [
+                [g["account"], g["role"], g["sessions"], g["first"], g["last"],
+                 Lines(f"{v['value']}: {v['count']}" for v in g["reachedVia"])]
+                for g in s["sessions"]
+            ]  # fmt: skip
+            columns = ["account", "role or user", "sessions", "first", "last", "reached via"]
+            _summary_table(console, "sessions opened", columns, cells)
+        if s["byEventName"]:
+            counts = ("calls", "writes", "errors")
+            cells = [[e["eventName"], *(e[k] for k in counts)] for e in s["byEventName"][:15]]
+            if len(s["byEventName"]) > 15:
+                rest = s["byEventName"][15:]
+                cells.append([f"… {len(rest)} more event names", *(sum(e[k] for e in rest) for k in counts)])
+            _summary_table(console, "calls by event name", ["eventName", *counts], cells)
+        for title, key in (("errors", "errors"), ("source IPs", "sourceIPs"), ("user agents", "userAgents")):
+            if s[key]:
+                cells = [[v["value"], v["count"]] for v in s[key][:10]]
+                if len(s[key]) > 10:
+                    rest = s[key][10:]
+                    cells.append([f"… {len(rest)} more", sum(v["count"] for v in rest)])
+                _summary_table(console, title, [title, "calls"], cells)
+        console.print(
+            Text("• every row, each with its eventId: --calls (or --format json); then trailgraph trace "
+                 "EVENT_ID", style="dim")
+        )  # fmt: skip
+
+    return render
 
 
 @main.command()
 @click.argument("principal")
 @window_options
 @click.option("--account", metavar="ACCOUNT_ID", default=None, help=ACCOUNT_HELP)
+@call_filter_options
+@click.option("--calls", is_flag=True, help="Every session and call row, not the summary.")
 @format_option(pictures=True)
 @output_option
 @backend_options
@@ -259,28 +376,179 @@ def activity(
     since: str | None,
     until: str | None,
     account: str | None,
+    event_name: str | None,
+    write_only: bool,
+    errors: bool,
+    limit: int | None,
+    calls: bool,
     fmt: str,
     output: str | None,
 ) -> int:
-    """Everything PRINCIPAL did: the sessions they started and the calls made in them.
+    """Everything PRINCIPAL did: a summary first, then (--calls) every session and call.
 
-    PRINCIPAL is an IAM user or root ARN, a SAML or web-identity subject, an Identity Center user
-    id or name, an AWS service principal (ec2.amazonaws.com), or an access key id (then its user,
-    or its session(s) for a temporary ASIA key, is where the walk starts). The walk follows every
-    hop forward, across role chains and accounts; `depth` counts the sessions in between.
+    PRINCIPAL is what you would type: a full ARN, an IAM user name (bob@example.com), an Identity
+    Center user name or id, a SAML or web-identity subject, an AWS service principal, a role
+    session name, a session ARN or an access key id. One match is used and named on stderr; several
+    are listed (exit 1); none says so, naming the store. The walk follows every hop forward, across
+    role chains and accounts; `depth` counts the sessions in between.
+
+    The summary: sessions opened (by account and role, with times and how each was reached), calls
+    by eventName, write calls, errors, source IPs and user agents. --calls, --format json or jsonl
+    give every row, each with an eventId to pass to `trailgraph trace`. The filters drop calls;
+    sessions stay as their context.
 
     \b
     Examples:
-      trailgraph activity arn:aws:iam::203016562928:user/bob@example.com
-      trailgraph activity alice@example.com --since 7d --format json
-      trailgraph activity AKIAIOSFODNN7EXAMPLE --account 776613361644 --format html -o bob.html
+      trailgraph activity bob@example.com
+      trailgraph activity arn:aws:iam::203016562928:user/bob@example.com --since 7d --write-only --calls
+      trailgraph activity AKIAIOSFODNN7EXAMPLE --errors --format json
+      trailgraph activity alice@example.com --event-name 'Delete*' --format html -o alice.html
 
-    Exit status: 0 when something was found, 1 when nothing (in the window), 3 store errors.
+    Exit status: 0 when something was found, 1 when nothing (in the window) or the name is not one
+    principal, 3 store errors.
     """
-    params = {"principal": principal, **window(since, until), "account": account}
+    value = resolved(store, principal)
+    if value is None:
+        return EXIT_NOT_FOUND
+    keep = CallFilter(event_name, write_only, errors, limit)
+    params = {"principal": value, **window(since, until), "account": account}
     return _answer(
-        store, "activity", params, fmt, output, title=f"activity of {principal}", subject=principal
+        store,
+        "activity",
+        params,
+        fmt,
+        output,
+        title=f"activity of {value}",
+        subject=value,
+        post=lambda rows: keep.apply(rows, is_call=_is_call),
+        summary=None if calls else print_summary(value),
     )
+
+
+_SERVICE = re.compile(r"^[a-z0-9-]+$")
+
+
+@main.command()
+@click.option(
+    "--event-name",
+    metavar="GLOB",
+    default=None,
+    help="eventName matches, case-insensitive: GetPasswordData, 'Delete*', 'Get?ecret*'.",
+)
+@click.option(
+    "--source", metavar="SERVICE", default=None, help="eventSource: iam.amazonaws.com, or just iam."
+)
+@click.option(
+    "--principal",
+    metavar="NAME",
+    default=None,
+    help=f"Only calls made by this principal or the sessions it led to: {PRINCIPAL_FORMS}.",
+)
+@click.option("--account", metavar="ACCOUNT_ID", default=None, help="Recorded in this account.")
+@click.option("--region", metavar="REGION", default=None, help="awsRegion, e.g. us-east-1.")
+@click.option("--ip", metavar="ADDRESS", default=None, help="sourceIPAddress, exactly.")
+@click.option("--user-agent", metavar="TEXT", default=None, help="userAgent contains TEXT (any case).")
+@click.option(
+    "--error",
+    is_flag=False,
+    flag_value="*",
+    default=None,
+    metavar="[CODE]",
+    help="Failed calls: any errorCode, or only CODE (AccessDenied, Client.UnauthorizedOperation).",
+)
+@click.option("--write-only", is_flag=True, help="Only calls CloudTrail marks readOnly false.")
+@click.option(
+    "--contains",
+    metavar="TEXT",
+    default=None,
+    help="requestParameters or responseElements contain TEXT (exact case): a user, bucket, instance id...",
+)
+@window_options
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="At most this many calls, the newest.",
+)
+@format_option(pictures=True)
+@output_option
+@backend_options
+@with_store
+def find(
+    store: GraphStore,
+    event_name: str | None,
+    source: str | None,
+    principal: str | None,
+    account: str | None,
+    region: str | None,
+    ip: str | None,
+    user_agent: str | None,
+    error: str | None,
+    write_only: bool,
+    contains: str | None,
+    since: str | None,
+    until: str | None,
+    limit: int,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """Find API calls by what they were, newest first, each with the origin behind it.
+
+    Start here when you know what happened but not its eventID ("someone deleted the trail", "who
+    touched bucket X"); every row carries the eventId for the next step, `trailgraph trace EVENT_ID`.
+    Filters combine (all must hold). The search walks the calls newest first along the eventTime
+    index and stops at --limit, so --since/--until make a search of a large store faster.
+
+    \b
+    Examples:
+      trailgraph find --event-name DeleteTrail
+      trailgraph find --event-name 'Get*' --source ec2 --error
+      trailgraph find --contains my-bucket --write-only --since 7d
+      trailgraph find --principal bob@example.com --account 776613361644 --format jsonl
+      trailgraph search --ip 203.0.113.7 --user-agent boto3 --limit 200
+
+    Exit status: 0 when calls were found, 1 when none (or --principal is not one principal), 3 store
+    errors.
+    """
+    if source is not None and _SERVICE.match(source):
+        source = f"{source}.amazonaws.com"
+    value = None
+    if principal is not None:
+        value = resolved(store, principal)
+        if value is None:
+            return EXIT_NOT_FOUND
+    params = {
+        "eventName": None if event_name is None else glob_regex(event_name),
+        "source": source,
+        "principal": value,
+        "account": account,
+        "region": region,
+        "ip": ip,
+        "userAgent": user_agent,
+        "error": error,
+        "writeOnly": write_only or None,
+        "contains": contains,
+        **window(since, until),
+        "limit": limit,
+    }
+    given = [f"--{k} {v}" for k, v in (("event-name", event_name), ("source", source), ("principal", value),
+             ("account", account), ("region", region), ("ip", ip), ("user-agent", user_agent),
+             ("error", error), ("contains", contains)) if v is not None]  # fmt: skip
+    code = _answer(
+        store, "find", params, fmt, output, title="calls found",
+        subject="a call with " + (" ".join(given) or "any filter") + (" --write-only" if write_only else ""),
+    )  # fmt: skip
+    if code == 0 and fmt == "table" and not output:
+        err.print("[dim]next: trailgraph trace EVENT_ID (any eventId above)[/dim]")
+    return code
+
+
+main.add_command(
+    click.Command(
+        "search", callback=find.callback, params=find.params, help=find.help, short_help="The same as find."
+    )
+)
 
 
 @main.command("who-used")
@@ -374,7 +642,8 @@ def key(
     """One access key: who holds it, who is behind that holder, and what the key did.
 
     An AKIA key belongs to an IAM user; an ASIA key to a session (temporary ids get reused, so
-    possibly several sessions). One row per call made with the key.
+    possibly several sessions). One row per call made with the key. ACCESS_KEY_ID may also name a
+    principal as `activity` takes it: the one key it used is shown, or its keys are listed.
 
     \b
     Examples:
@@ -383,8 +652,38 @@ def key(
 
     Exit status: 0 when the key is known, 1 when not, 3 store errors.
     """
-    params = {"accessKeyId": access_key_id, **window(since, until)}
-    return _answer(store, "key", params, fmt, output, title=f"key {access_key_id}", subject=access_key_id)
+    key_id = key_of(store, access_key_id)
+    if key_id is None:
+        return EXIT_NOT_FOUND
+    params = {"accessKeyId": key_id, **window(since, until)}
+    return _answer(store, "key", params, fmt, output, title=f"key {key_id}", subject=key_id)
+
+
+def key_of(store: GraphStore, name: str) -> str | None:
+    """An access key id as given, or the one key a named principal used (several are listed)."""
+    if any(r["label"] == "AccessKey" and r["id"] == name for r in store.named(name)):
+        return name
+    value = resolved(store, name)
+    if value is None:
+        return None
+    rows = store.run("activity", {"principal": value, "since": None, "until": None, "account": None})
+    holders: dict[str, set[str]] = {}
+    for r in rows:
+        if r.get("accessKeyId"):
+            holders.setdefault(r["accessKeyId"], set()).add(str(r.get("sessionArn") or value))
+    if len(holders) == 1:
+        only = next(iter(holders))
+        err.print(f"[dim]key: {escape(only)}, the only access key {escape(value)} used[/dim]")
+        return only
+    if not holders:
+        err.print(f"[red]not found:[/red] {escape(value)} used no access key in {escape(store.describe())}")
+        return None
+    listed = "\n".join(f"  {k}    {', '.join(sorted(v))}" for k, v in sorted(holders.items()))
+    err.print(
+        f"[red]ambiguous:[/red] {escape(value)} used {len(holders)} access keys; give one of these:\n"
+        + escape(listed)
+    )
+    return None
 
 
 @main.command()
@@ -421,6 +720,7 @@ def gaps(
 @click.argument("principal_or_session")
 @window_options
 @click.option("--account", metavar="ACCOUNT_ID", default=None, help="Only calls recorded in this account.")
+@call_filter_options
 @format_option(pictures=True)
 @output_option
 @backend_options
@@ -431,6 +731,10 @@ def timeline(
     since: str | None,
     until: str | None,
     account: str | None,
+    event_name: str | None,
+    write_only: bool,
+    errors: bool,
+    limit: int | None,
     fmt: str,
     output: str | None,
 ) -> int:
@@ -438,6 +742,7 @@ def timeline(
 
     PRINCIPAL_OR_SESSION is anything `activity` takes, or a session ARN
     (arn:aws:sts::ACCOUNT:assumed-role/ROLE/NAME: every session of that name) or a session id.
+    Every row has the call's eventId, for `trailgraph trace`.
 
     \b
     Examples:
@@ -447,15 +752,20 @@ def timeline(
 
     Exit status: 0 when calls were found (in the window), 1 when none, 3 store errors.
     """
-    params = {"principal": principal_or_session, **window(since, until), "account": account}
+    value = resolved(store, principal_or_session)
+    if value is None:
+        return EXIT_NOT_FOUND
+    keep = CallFilter(event_name, write_only, errors, limit)
+    params = {"principal": value, **window(since, until), "account": account}
     return _answer(
         store,
         "timeline",
         params,
         fmt,
         output,
-        title=f"timeline of {principal_or_session}",
-        subject=principal_or_session,
+        title=f"timeline of {value}",
+        subject=value,
+        post=keep.apply,
     )
 
 
@@ -578,6 +888,21 @@ def run_query(store: GraphStore, name: str, pairs: tuple[str, ...], fmt: str, ou
             param_hint="--format",
         )
     params = typed_params(known[name], given)
+    if name == "find" and params.get("eventName") is not None:
+        try:
+            re.compile(str(params["eventName"]))
+        except re.error as exc:
+            raise click.BadParameter(
+                f"eventName is not a regular expression: {exc}", param_hint="--param"
+            ) from exc
+    if (
+        name == "find"
+        and params.get("limit") is not None
+        and not (
+            isinstance(params["limit"], int) and not isinstance(params["limit"], bool) and params["limit"] > 0
+        )
+    ):
+        raise click.BadParameter("limit is a whole number above 0", param_hint="--param")
     subject = next((f"{k}={v}" for k, v in params.items() if v is not None), f"query {name}")
     return _answer(store, name, params, fmt, output, title=f"query {name}", subject=subject)
 

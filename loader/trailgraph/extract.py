@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from trailgraph.details import detail_props
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, bounded, merge_props
 from trailgraph.records import Record
 
@@ -306,6 +307,7 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
         "sharedEventId": shared,
         "actorType": _s(ui.get("type")) or ("AWSService" if _s(ui.get("invokedBy")) else "Unknown"),
         "fromConsole": from_console or None,
+        **detail_props(record),
     }
     if account != "-":
         batch.node("Account", account)

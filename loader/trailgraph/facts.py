@@ -22,7 +22,7 @@ EdgeKey = tuple[str, NodeRef, NodeRef]  # (type, source, target)
 MAX_KEY = 2048
 """Keys and indexed properties longer than this are cut and suffixed with a hash: Neo4j's range
 indexes refuse values over ~8 KB, and only forged records carry such identifiers (AWS caps names at 64)."""
-_INDEXED = frozenset(prop for n in NODES for prop in n.indexed)
+_INDEXED = frozenset(prop for n in NODES for prop in n.all_indexed())
 
 
 def bounded(value: str) -> str:

@@ -15,6 +15,17 @@ class NodeSpec:
     meaning: str
     key_example: str
     indexed: tuple[str, ...] = ()
+    """Looked up by the loader and the canned queries: a Neo4j range index each."""
+    searched: tuple[str, ...] = ()
+    """Looked up by `find` and name resolution: an index each on both backends (the embedded store's
+    are expression indexes over the stored JSON). Like `indexed` ones, values are cut at MAX_KEY."""
+    verbatim: tuple[str, ...] = ()
+    """Looked up by `find` and name resolution but kept whole whatever their length (a hostile session
+    name or eventName can exceed a Neo4j index key): an index on the embedded store only; Neo4j
+    compares them within the label, or along the eventTime index for calls."""
+
+    def all_indexed(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.indexed, *self.searched)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,8 @@ NODES: tuple[NodeSpec, ...] = (
         "An IAM user: a person (or a script holding its long-term key).",
         "arn:aws:iam::203016562928:user/bob@example.com",
         ("principalId",),
+        (),
+        ("name",),
     ),
     NodeSpec("Root", "An account's root user.", "arn:aws:iam::203016562928:root"),
     NodeSpec("Role", "An IAM role (ARN with its path).", "arn:aws:iam::776613361644:role/admin"),
@@ -52,6 +65,8 @@ NODES: tuple[NodeSpec, ...] = (
         "arn:aws:sts::776613361644:assumed-role/assume-admin-role-example/bob@example.com"
         "|2020-09-17T19:04:10Z|console",
         ("slot", "arn", "accessKeyId"),
+        ("arn", "onBehalfOfUserId"),
+        ("name",),
     ),
     NodeSpec(
         "AccessKey",
@@ -61,7 +76,10 @@ NODES: tuple[NodeSpec, ...] = (
     NodeSpec(
         "APICall",
         "One CloudTrail event, keyed by recipient account and eventID (the two copies of a cross-account "
-        "call are two nodes).",
+        "call are two nodes). Besides the event's scalar fields it keeps what the call did: "
+        "`requestParameters`, `responseElements`, `resources` and `additionalEventData` as JSON text "
+        "(secrets stripped, each cut at 16 KB), `errorCode`, `errorMessage`, `userAgent`, `readOnly`, "
+        "`eventType`.",
         "776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b",
         (
             "eventId",
@@ -72,11 +90,14 @@ NODES: tuple[NodeSpec, ...] = (
             "callerPrincipalId",
             "issuedPrincipalId",
         ),
+        ("eventTime",),
+        ("eventName",),
     ),
     NodeSpec(
         "ExternalIdentity",
         "A SAML subject, web-identity subject or IAM Identity Center user: a principal outside IAM.",
         "SAMLUser|okta|alice@example.com",
+        ("subject", "userId"),
         ("subject", "userId"),
     ),
     NodeSpec("Service", "An AWS service principal acting on its own behalf.", "ec2.amazonaws.com"),
@@ -178,11 +199,18 @@ def schema_markdown() -> str:
         "",
         "## Nodes",
         "",
-        "| label | meaning | `id` example | indexed |",
-        "|---|---|---|---|",
+        "`indexed` properties have a Neo4j range index; `searched` ones (what `find` and name resolution "
+        "look up) have an index on both backends, those marked * on the embedded store only (kept whole "
+        "whatever their length, so Neo4j compares them while reading the label or the eventTime index).",
+        "",
+        "| label | meaning | `id` example | indexed | searched |",
+        "|---|---|---|---|---|",
     ]
     for n in NODES:
-        lines.append(f"| `{n.label}` | {n.meaning} | `{n.key_example}` | {', '.join(n.indexed) or '-'} |")
+        lines.append(
+            f"| `{n.label}` | {n.meaning} | `{n.key_example}` | {', '.join(n.indexed) or '-'} | "
+            f"{', '.join([*n.searched, *(f'{p}*' for p in n.verbatim)]) or '-'} |"
+        )
     lines += [
         "",
         "## Edges",

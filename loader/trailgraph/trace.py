@@ -9,6 +9,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
+from trailgraph.details import decode
 from trailgraph.extract import account_of_arn
 
 Node = dict[str, Any]
@@ -246,9 +247,12 @@ def build_trace(call: Node, nodes: list[Node], rels: list[Rel]) -> dict[str, Any
             "region": call.get("region"),
             "sourceIPAddress": call.get("sourceIPAddress"),
             "userAgent": call.get("userAgent"),
+            "readOnly": call.get("readOnly"),
+            "eventType": call.get("eventType"),
             "errorCode": call.get("errorCode"),
             "errorMessage": call.get("errorMessage"),
             "outcome": call.get("outcome"),
+            **decode(call),
         },
         "actor": _with_key(describe(actor_node), call),
         "origin": origin,

@@ -10,6 +10,7 @@ different types) is not true, and aggregates skip `null`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import pairwise
 from typing import Any
@@ -223,10 +224,13 @@ def _origin_columns(g: nx.MultiDiGraph, key: str, with_label: bool = True) -> di
     return cols
 
 
-def _starts(g: nx.MultiDiGraph, principal: Any, sessions: bool) -> list[str]:
-    """The start nodes of activity and timeline (the union subquery at the top of both files)."""
+def _starts(g: nx.MultiDiGraph, principal: Any, *, users_first: bool = True) -> list[str]:
+    """The start nodes of activity, find and timeline (the union subquery at the top of each file).
+    With `users_first` (activity, find) sessions are named by ARN only when no user or root has that
+    ARN: an IAM user's own sessions carry its ARN, and are reached from the user anyway."""
     found: set[str] = set()
     user_ids: set[Any] = set()
+    by_arn = not users_first or not (g.has_node(f"IAMUser:{principal}") or g.has_node(f"Root:{principal}"))
     for key, d in g.nodes(data=True):
         label = d["label"]
         if label in ("IAMUser", "Root", "Service") and d["id"] == principal:
@@ -234,12 +238,12 @@ def _starts(g: nx.MultiDiGraph, principal: Any, sessions: bool) -> list[str]:
         elif label == "ExternalIdentity":
             if principal in (d["id"], d.get("subject"), d.get("userId")):
                 found.add(key)
-            if principal in (d.get("subject"), d.get("userId")) and d.get("userId") is not None:
-                user_ids.add(d["userId"])
+                if d.get("userId") is not None:
+                    user_ids.add(d["userId"])
         elif label == "Session":
             if d.get("onBehalfOfUserId") is not None and d.get("onBehalfOfUserId") == principal:
                 found.add(key)
-            if sessions and principal in (d["id"], d.get("arn")):
+            if d["id"] == principal or (by_arn and d.get("arn") == principal):
                 found.add(key)
     if user_ids:
         found.update(
@@ -260,10 +264,20 @@ def _where(g: nx.MultiDiGraph, keys: Iterable[str], label: str) -> list[str]:
 # ---- the twins -------------------------------------------------------------------------------------
 
 
+def _first_call(g: nx.MultiDiGraph, key: str) -> Any:
+    """`COLLECT { MATCH (n)-[:PERFORMED]->(x:APICall) RETURN x.eventId ORDER BY x.eventTime, x.eventId
+    LIMIT 1 }[0]`: the eventId of the earliest call a session made."""
+    calls = [
+        g.nodes[c] for c, keyed in g._succ[key].items() if "PERFORMED" in keyed and _label(g, c) == "APICall"
+    ]
+    calls.sort(key=lambda c: (_asc(c.get("eventTime")), _asc(c.get("eventId"))))
+    return calls[0].get("eventId") if calls else None
+
+
 def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     account = params.get("account")
-    for start in _starts(g, params.get("principal"), sessions=False):
+    for start in _starts(g, params.get("principal")):
         principal = _display(g.nodes[start])
         for keys, rels in forward_paths(g, start, _PATH, 40):
             n = g.nodes[keys[-1]]
@@ -282,13 +296,20 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
                     "time": time,
                     "depth": len(sessions),
                     "id": n["id"],
-                    "eventId": n.get("eventId"),
+                    "eventId": _first(
+                        n.get("eventId"),
+                        next((g.nodes[k].get("eventId") for k in reversed(_where(g, keys, "APICall"))), None),
+                        next(iter(r.get("evidence") or []), None) if r is not None else None,
+                        _first_call(g, keys[-1]),
+                    ),
                     "eventName": n.get("eventName"),
                     "eventSource": n.get("eventSource"),
                     "account": n.get("account"),
                     "region": n.get("region"),
                     "sourceIPAddress": n.get("sourceIPAddress"),
                     "errorCode": n.get("errorCode"),
+                    "readOnly": n.get("readOnly"),
+                    "userAgent": n.get("userAgent"),
                     "sessionId": last.get("id"),
                     "sessionArn": last.get("arn"),
                     "accessKeyId": _first(n.get("accessKeyId"), last.get("accessKeyId")),
@@ -559,7 +580,7 @@ def gaps(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
 def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     account = params.get("account")
     calls: set[str] = set()
-    for start in _starts(g, params.get("principal"), sessions=True):
+    for start in _starts(g, params.get("principal"), users_first=False):
         for keys, _rels in forward_paths(g, start, _PATH, 40):
             c = g.nodes[keys[-1]]
             if (
@@ -603,7 +624,82 @@ def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def find_match(c: dict[str, Any], params: dict[str, Any]) -> bool:
+    """find.cypher's WHERE on the call's own fields."""
+    p = params.get
+    if not in_window(c.get("eventTime"), {"since": _first(p("since"), ""), "until": _first(p("until"), "~")}):
+        return False
+    name, ua, error, text = p("eventName"), p("userAgent"), p("error"), p("contains")
+    if name is not None and not (
+        isinstance(c.get("eventName"), str) and re.fullmatch(f"(?i){name}", c["eventName"])
+    ):
+        return False
+    for param, prop in (("source", "eventSource"), ("account", "account"), ("region", "region")):
+        if p(param) is not None and c.get(prop) != p(param):
+            return False
+    if p("ip") is not None and c.get("sourceIPAddress") != p("ip"):
+        return False
+    if ua is not None and not (isinstance(c.get("userAgent"), str) and ua.lower() in c["userAgent"].lower()):
+        return False
+    if error is not None and not (
+        (error == "*" and c.get("errorCode") is not None) or c.get("errorCode") == error
+    ):
+        return False
+    if p("writeOnly") and c.get("readOnly") is not False:
+        return False
+    return text is None or any(
+        isinstance(c.get(f), str) and text in c[f] for f in ("requestParameters", "responseElements")
+    )
+
+
+def find_candidates(g: nx.MultiDiGraph, calls: Iterable[str], params: dict[str, Any]) -> list[str]:
+    """The calls among `calls` that find.cypher keeps, newest first, at most `limit` of them."""
+    starts = set(_starts(g, params["principal"])) if params.get("principal") is not None else None
+    kept: list[str] = []
+    for key in calls:
+        if not find_match(g.nodes[key], params):
+            continue
+        if starts is not None and not any(k in starts for keys, _rels in origin_paths(g, key) for k in keys):
+            continue
+        kept.append(key)
+    kept.sort(key=lambda k: (g.nodes[k]["eventTime"], g.nodes[k]["id"]), reverse=True)
+    return kept[: _first(params.get("limit"), 50)]
+
+
+def find(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    calls = [k for k, d in g.nodes(data=True) if d["label"] == "APICall"]
+    for call in find_candidates(g, calls, params):
+        c = g.nodes[call]
+        for keys, rels in origin_paths(g, call):
+            principals = [g.nodes[k] for k in keys if _label(g, k) != "APICall"]
+            rows.append(
+                {
+                    "eventId": c.get("eventId"),
+                    "time": c.get("eventTime"),
+                    "eventName": c.get("eventName"),
+                    "eventSource": c.get("eventSource"),
+                    "account": c.get("account"),
+                    "region": c.get("region"),
+                    "sourceIPAddress": c.get("sourceIPAddress"),
+                    "userAgent": c.get("userAgent"),
+                    "errorCode": c.get("errorCode"),
+                    "readOnly": c.get("readOnly"),
+                    "accessKeyId": c.get("accessKeyId"),
+                    "actor": _display(principals[-1]) if principals else None,
+                    **_origin_columns(g, keys[0]),
+                    "callId": c["id"],
+                    "nodes": [step_map(g, k) for k in keys],
+                    "rels": [rel_map(x) for x in rels],
+                }
+            )
+    rows.sort(key=lambda r: _asc(r["origin"]))
+    rows.sort(key=lambda r: (r["time"], r["callId"]), reverse=True)
+    return rows
+
+
 TWINS: dict[str, Twin] = {
+    "find": find,
     "trace": trace,
     "activity": activity,
     "who-used": who_used,

@@ -44,6 +44,16 @@ class GraphStore(Protocol):
         """Run a canned query by name."""
         ...
 
+    def named(self, name: str) -> list[Row]:
+        """Principal-like nodes (IAMUser, Root, Service, ExternalIdentity, Session, AccessKey) that
+        `name` is the id, ARN, user name, subject, Identity Center user id or session name of, each
+        as its properties plus `label`, `id` and `holders` (an access key's: label and id pairs)."""
+        ...
+
+    def event_count(self) -> int:
+        """How many APICall nodes the store holds."""
+        ...
+
     def counts(self) -> tuple[dict[str, int], dict[str, int]]:
         """Node counts by label, edge counts by type."""
         ...

@@ -18,6 +18,7 @@ edges keyed by their natural keys) keep working: an index on edge targets is add
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ import orjson
 from trailgraph.extract import PRINCIPAL_GROUP
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
-from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, TRACE_PATH_TYPES
+from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, NODES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
 
 _SCHEMA = """
@@ -44,6 +45,68 @@ CREATE TABLE IF NOT EXISTS lookups (field TEXT NOT NULL, value TEXT NOT NULL, la
     id TEXT NOT NULL, PRIMARY KEY (field, value, label, id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS nodes_event ON nodes (json_extract(props, '$.eventId')) WHERE label = 'APICall';
 """
+_KEY_OF_INDEX = "CREATE INDEX IF NOT EXISTS edges_key_of ON edges (src) WHERE type = 'KEY_OF'"
+"""An access key's holders (name resolution, `find --principal KEY`): KEY_OF edges are few."""
+
+
+def _json_prop(prop: str) -> str:
+    return f"json_extract(props, '$.{prop}')"
+
+
+def searched_indexes() -> list[str]:
+    """An expression index per `searched` property of the schema (the queries repeat the expression).
+    A call's eventName is indexed lower-cased and with its time (`find --event-name` is case-insensitive
+    and newest first), so one name's calls are a range read in the order find wants."""
+    statements = []
+    for n in NODES:
+        for prop in (*n.searched, *n.verbatim):
+            key = f"{_json_prop(prop)}, id"
+            if (n.label, prop) == ("APICall", "eventName"):
+                key = f"lower({_json_prop(prop)}), {_json_prop('eventTime')}"
+            statements.append(
+                f"CREATE INDEX IF NOT EXISTS nodes_{n.label.lower()}_{prop.lower()} ON nodes ({key}) "
+                f"WHERE label = '{n.label}'"
+            )
+    return statements
+
+
+_EQUAL = (("source", "eventSource"), ("account", "account"), ("region", "region"), ("ip", "sourceIPAddress"))
+
+
+def _find_prefilter(params: dict[str, Any]) -> tuple[str, list[Any]]:
+    """find's cheap conditions in SQL, so the scan skips rows without decoding them in Python. Each is
+    implied by `twins.find_match` (which still decides), so it can only drop rows find would drop."""
+    where: list[str] = []
+    args: list[Any] = []
+    for param, prop in _EQUAL:
+        if isinstance(params.get(param), str):
+            where.append(f"{_json_prop(prop)} = ?")
+            args.append(params[param])
+    error = params.get("error")
+    if isinstance(error, str):
+        where.append(f"{_json_prop('errorCode')} IS NOT NULL")
+        if error != "*":
+            where.append(f"{_json_prop('errorCode')} = ?")
+            args.append(error)
+    if params.get("writeOnly") is True:
+        where.append(f"{_json_prop('readOnly')} = 0 AND json_type(props, '$.readOnly') = 'false'")
+    text = params.get("contains")
+    if isinstance(text, str):
+        request, response = _json_prop("requestParameters"), _json_prop("responseElements")
+        where.append(f"(instr({request}, ?) > 0 OR instr({response}, ?) > 0)")
+        args += [text, text]
+    if _plain_name(params):
+        where.append(f"lower({_json_prop('eventName')}) = ?")  # a plain name: ASCII, any case
+        args.append(params["eventName"].lower())
+    return "".join(f" AND {w}" for w in where), args
+
+
+def _plain_name(params: dict[str, Any]) -> bool:
+    """An eventName pattern that is one name (letters and digits), not a glob."""
+    name = params.get("eventName")
+    return isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9]+", name) is not None
+
+
 _LEGACY_EDGE_INDEX = "CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst_label, dst, type, src_label, src)"
 """Stores written before the target-first edge key: the same range read, from an index."""
 
@@ -154,8 +217,12 @@ class EmbeddedStore:
         self._legacy = False
         if "nodes" not in tables:
             self.db.executescript(_SCHEMA + _COMMON)
+        else:
+            self.db.executescript(_COMMON)
+        for statement in (_KEY_OF_INDEX, *searched_indexes()):
+            self.db.execute(statement)
+        if "nodes" not in tables:
             return
-        self.db.executescript(_COMMON)
         if "PRIMARY KEY (dst_label" not in (tables.get("edges") or ""):
             self._legacy = True
             self.db.execute(_LEGACY_EDGE_INDEX)
@@ -463,9 +530,153 @@ class EmbeddedStore:
             raise StoreError(self._explain(exc)) from exc
         return g
 
+    def _node_rows(self, sql: str, args: tuple[Any, ...]) -> list[tuple[str, str, str]]:
+        return list(self.db.execute(sql, args))
+
+    def start_nodes(self, principal: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """What the canned queries start from for `principal` (twins' `_starts`), by indexed reads:
+        (label, id, props) of each start, and of the ExternalIdentity nodes and access key it came by."""
+        found: dict[tuple[str, str], str] = {}
+
+        def add(rows: list[tuple[str, str, str]]) -> None:
+            found.update(((label, node_id), props) for label, node_id, props in rows)
+
+        q = "SELECT label, id, props FROM nodes WHERE "
+        add(self._node_rows(q + "label IN ('IAMUser','Root','Service','Session') AND id = ?", (principal,)))
+        add(self._node_rows(q + "label = 'ExternalIdentity' AND id = ?", (principal,)))
+        for prop in ("subject", "userId"):
+            add(self._node_rows(q + f"label = 'ExternalIdentity' AND {_json_prop(prop)} = ?", (principal,)))
+        user_ids = {principal}
+        for (label, _id), props in list(found.items()):
+            if label == "ExternalIdentity":
+                user_id = orjson.loads(props).get("userId")
+                if isinstance(user_id, str):
+                    user_ids.add(user_id)
+        for value in sorted(user_ids):
+            add(self._node_rows(q + f"label = 'Session' AND {_json_prop('onBehalfOfUserId')} = ?", (value,)))
+        add(self._node_rows(q + f"label = 'Session' AND {_json_prop('arn')} = ?", (principal,)))
+        add(self._node_rows(q + "label = 'AccessKey' AND id = ?", (principal,)))
+        for dst_label, dst in self.db.execute(
+            "SELECT dst_label, dst FROM edges WHERE type = 'KEY_OF' AND src = ? AND src_label = 'AccessKey'",
+            (principal,),
+        ).fetchall():
+            add(self._node_rows(q + "label = ? AND id = ?", (dst_label, dst)))
+        return [(label, node_id, orjson.loads(props)) for (label, node_id), props in sorted(found.items())]
+
+    def named(self, name: str) -> list[Row]:
+        found: dict[tuple[str, str], str] = {}
+        q = "SELECT label, id, props FROM nodes WHERE "
+        lookups = [
+            (q + "label IN ('IAMUser','Root','Service','ExternalIdentity','Session','AccessKey') AND id = ?"),
+            *(
+                q + f"label = '{n.label}' AND {_json_prop(prop)} = ?"
+                for n in NODES
+                if n.label in ("IAMUser", "ExternalIdentity", "Session")
+                for prop in (*n.searched, *n.verbatim)
+            ),
+        ]
+        try:
+            for sql in lookups:
+                for label, node_id, props in self.db.execute(sql + " LIMIT 1000", (name,)):
+                    found[(label, node_id)] = props
+            rows: list[Row] = []
+            for (label, node_id), props in sorted(found.items())[:1000]:
+                holders = []
+                if label == "AccessKey":
+                    holders = [
+                        [dl, d]
+                        for dl, d in self.db.execute(
+                            "SELECT dst_label, dst FROM edges WHERE type = 'KEY_OF' AND src = ? "
+                            "AND src_label = 'AccessKey' ORDER BY dst_label, dst",
+                            (node_id,),
+                        )
+                    ]
+                rows.append({**orjson.loads(props), "label": label, "id": node_id, "holders": holders})
+        except sqlite3.Error as exc:
+            raise StoreError(self._explain(exc)) from exc
+        return rows
+
+    def event_count(self) -> int:
+        try:
+            return int(self.db.execute("SELECT count(*) FROM nodes WHERE label = 'APICall'").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise StoreError(self._explain(exc)) from exc
+
+    def _expand_back(self, g: nx.MultiDiGraph, key: str, done: set[str]) -> None:
+        """Every trace path into `key`, read edge by edge (indexed) into `g`."""
+        from trailgraph.twins import _path_in
+
+        stack = [key]
+        while stack:
+            node = stack.pop()
+            if node in done:
+                continue
+            done.add(node)
+            self._add_in_edges(g, node)
+            stack.extend(src for src, _t, _d in _path_in(g, node))
+
+    def find_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
+        """The part of the graph `find` reads: its calls (newest first along the eventTime index, up to
+        `limit` that match), the paths back from them, and the principal's start nodes."""
+        from trailgraph.twins import _starts, find_match, origin_paths
+
+        g = nx.MultiDiGraph()
+        principal = params.get("principal")
+        starts: set[str] | None = None
+        if isinstance(principal, str):
+            for label, node_id, props in self.start_nodes(principal):
+                g.add_node(f"{label}:{node_id}", label=label, id=node_id, **props)
+            access_key = f"AccessKey:{principal}"
+            if access_key in g:
+                for dst_label, dst in self.db.execute(
+                    "SELECT dst_label, dst FROM edges WHERE type = 'KEY_OF' AND src = ? "
+                    "AND src_label = 'AccessKey'",
+                    (principal,),
+                ):
+                    g.add_edge(access_key, f"{dst_label}:{dst}", key="KEY_OF", type="KEY_OF")
+            starts = set(_starts(g, principal))
+        elif principal is not None:
+            return g
+        limit = 50 if params.get("limit") is None else params["limit"]
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+            return g
+        since = params.get("since") if params.get("since") is not None else ""
+        until = params.get("until") if params.get("until") is not None else "~"
+        time = _json_prop("eventTime")
+        where, args = _find_prefilter(params)
+        index = "nodes_apicall_eventname" if _plain_name(params) else "nodes_apicall_eventtime"
+        rows = self.db.execute(
+            # INDEXED BY: newest first straight off the index (of one name's calls, or of all), so the
+            # scan stops at `limit` matches (left to itself, SQLite sorts every call first)
+            f"SELECT id, props FROM nodes INDEXED BY {index} WHERE label = 'APICall' "
+            f"AND {time} >= ? AND {time} <= ? {where} ORDER BY {time} DESC, id DESC",
+            (since, until, *args),
+        )
+        done: set[str] = set()
+        kept = 0
+        for call_id, text in rows:
+            props = orjson.loads(text)
+            if not find_match(props, params):
+                continue
+            key = f"APICall:{call_id}"
+            g.add_node(key, label="APICall", id=call_id, **props)
+            self._expand_back(g, key, done)
+            if starts is not None and not any(k in starts for keys, _ in origin_paths(g, key) for k in keys):
+                continue
+            kept += 1
+            if kept >= limit:
+                break
+        rows.close()
+        return g
+
     def run(self, query: str, params: dict[str, Any]) -> list[Row]:
         from trailgraph.twins import run_twin
 
+        if query == "find":
+            try:
+                return run_twin(self.find_graph(params), query, params)
+            except sqlite3.Error as exc:
+                raise StoreError(self._explain(exc)) from exc
         if query == "trace" and self._graph is None and isinstance(params.get("eventId"), str):
             return run_twin(self.trace_graph(params["eventId"]), query, params)
         return run_twin(self.graph(), query, params)
