@@ -11,8 +11,9 @@ the graph a transactional Neo4j load gives (the tests compare them).
 
 Files: `nodes-<Label>.csv` with `id:ID(<Label>)` (each label its own id space, like the uniqueness
 constraints), and `rels-<TYPE>-<From>-<To>.csv` with `:START_ID(<From>)` and `:END_ID(<To>)`.
-Properties are typed from the values stored: strings, booleans, and string lists (`evidence`); a
-property whose values mix types is written as strings (and counted in the summary's `mixed`).
+Properties are typed from the values stored: strings, booleans, integers (`depth`) and string lists
+(`evidence`); a property whose values mix types is written as strings (and counted in the summary's
+`mixed`).
 Strings are always quoted, so an empty string stays an empty string and an absent property stays
 absent. neo4j-admin cannot write an empty list (it reads an empty array cell as no property), so those
 are listed in `empty-lists.jsonl` and set by `finish`, which also creates the constraints and indexes.
@@ -86,6 +87,8 @@ class Export:
 def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
+    if isinstance(value, int):
+        return "long"
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return "string[]"
     return "string"
@@ -114,6 +117,8 @@ def _cell(value: Any, kind: str, delimiter: str) -> str | None:
         return None
     if kind == "boolean":
         return "true" if value else "false"
+    if kind == "long":
+        return str(value)
     if kind == "string[]":
         return delimiter.join(value)
     if isinstance(value, str):
@@ -275,6 +280,8 @@ def read_csv(path: Path, array_delimiter: str) -> tuple[list[str], list[dict[str
                 row["_end"] = cell
             elif kind == "boolean":
                 row[prop] = cell == "true"
+            elif kind == "long":
+                row[prop] = int(cell)
             elif kind == "string[]":
                 row[prop] = cell.split(array_delimiter) if cell else []
             else:

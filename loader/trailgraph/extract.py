@@ -329,6 +329,9 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
             ext.shared.add(PRINCIPAL_GROUP + pid)
     if event_source == "sts.amazonaws.com" and event_name in ISSUING_EVENTS:
         _issuance(batch, record, event_name, event_time, ui, actor, call_props, ext)
+        if actor is not None and call_props.get("issuedSlot"):
+            # Who made this issuance, indexed: the sessions it issued follow that principal's attribution.
+            call_props["issuerActor"] = call_props["actor"]
     batch.node("APICall", head.call_id, **call_props)
 
 

@@ -89,6 +89,7 @@ NODES: tuple[NodeSpec, ...] = (
             "actorSlot",
             "callerPrincipalId",
             "issuedPrincipalId",
+            "issuerActor",
         ),
         ("eventTime",),
         ("eventName",),
@@ -142,6 +143,16 @@ EDGES: tuple[EdgeSpec, ...] = (
         "The caller account's copy of a cross-account call, to the other account's copy "
         "(same sharedEventID, different eventID).",
         on_trace_path=True,
+        derived=True,
+    ),
+    EdgeSpec(
+        "BEHIND",
+        (*PRINCIPAL_LABELS, "Session"),
+        ("Session",),
+        "Kept attribution: the origin a trace of this session's calls reaches (a person, service or "
+        "external identity; for an incomplete one, where the walk back stops). An index for questions "
+        "about people, re-decided with every link above the session; the trace path and its evidence "
+        "stay the answer.",
         derived=True,
     ),
     EdgeSpec(

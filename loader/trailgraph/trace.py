@@ -148,6 +148,28 @@ def _gaps(top: Node, path_nodes: list[Node]) -> list[dict[str, Any]]:
     return []
 
 
+ATTRIBUTION = ("originLabel", "originId", "originType", "complete", "depth", "gapAccount", "gapReason")
+"""What every Session keeps of its walk back (`attribution`), so questions about people read an index."""
+
+
+def attribution(nodes: list[Node]) -> dict[str, Any]:
+    """A session's kept attribution from its path (nodes[0] the origin, nodes[-1] the session): what a
+    trace of any call it made says of its origin, completeness and first gap, and its depth (principal
+    hops from the origin). The trace path itself, with its evidence, is never replaced by this."""
+    top = nodes[0]
+    origin, complete = _origin(top, nodes)
+    gaps = _gaps(top, nodes)
+    return {
+        "originLabel": top["label"],
+        "originId": top["id"],
+        "originType": origin["type"],
+        "complete": complete,
+        "depth": sum(1 for n in nodes if n["label"] != "APICall") - 1,
+        "gapAccount": gaps[0]["account"] if gaps else None,
+        "gapReason": gaps[0]["reason"] if gaps else None,
+    }
+
+
 def _step(actor: Node, call: Node, rel: Rel) -> dict[str, Any]:
     """A hop from a principal to a call that is not its own (a copy, or a caller vouched for)."""
     return {

@@ -26,6 +26,7 @@ from typing import Any
 import networkx as nx
 import orjson
 
+from trailgraph.attribution import MAX_DEPTH, attribution_slots, kept_attribution
 from trailgraph.extract import PRINCIPAL_GROUP
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
@@ -124,6 +125,10 @@ _UPDATE_EDGE = (
 )
 _DELETE_EDGE = "DELETE FROM edges WHERE type = ? AND src_label = ? AND src = ? AND dst_label = ? AND dst = ?"
 _REPLACED = (*DERIVED_TYPES, "PERFORMED")
+_BY_LOOKUP = (
+    "SELECT n.id, n.props FROM lookups l JOIN nodes n ON n.label = l.label AND n.id = l.id "
+    "WHERE l.field = '{field}' AND l.label = '{label}' AND l.value IN ({{marks}})"
+)
 _REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
 _PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
 _CHUNK = 500
@@ -151,7 +156,7 @@ def _groups(label: str, props: Props) -> list[tuple[str, str]]:
         shared = props.get("sharedEventId")
         if isinstance(shared, str):
             found.append(("sharedEventId", shared))
-        for field in ("callerPrincipalId", "issuedPrincipalId"):
+        for field in ("callerPrincipalId", "issuedPrincipalId", "issuerActor"):
             principal = props.get(field)
             if isinstance(principal, str):
                 found.append((field, principal))
@@ -170,13 +175,23 @@ class _Dirty:
 
     def add(self, groups: list[tuple[str, str]]) -> None:
         for f, value in groups:
+            if f == "issuerActor":
+                continue  # an attribution lookup, not a linker group
             if f in ("callerPrincipalId", "issuedPrincipalId"):
                 self.shared.add(PRINCIPAL_GROUP + value)
             else:
                 (self.shared if f == "sharedEventId" else self.slots).add(value)
 
 
-LOOKUP_FIELDS = ("slot", "issuedSlot", "actorSlot", "sharedEventId", "callerPrincipalId", "issuedPrincipalId")
+LOOKUP_FIELDS = (
+    "slot",
+    "issuedSlot",
+    "actorSlot",
+    "sharedEventId",
+    "callerPrincipalId",
+    "issuedPrincipalId",
+    "issuerActor",
+)
 """Properties the linker looks nodes up by (see `_groups`), kept in their own indexed table (exact, any
 characters). `actorSlot` only matters to the linker on console SwitchRole calls: only those are kept."""
 _ADD_LOOKUP = "INSERT OR IGNORE INTO lookups (field, value, label, id) VALUES (?, ?, ?, ?)"
@@ -393,7 +408,46 @@ class EmbeddedStore:
             self._replace(
                 decided_groups(facts, dirty.slots, dirty.shared), link(facts, dirty.slots, dirty.shared)
             )
+            self._attribute(attribution_slots(facts, dirty.slots, dirty.shared))
         return new
+
+    def _attribute(self, slots: set[str]) -> None:
+        """Keep the attribution of every session in these slots current, and of the sessions they issued,
+        level by level (what a link decides can complete a whole chain below it)."""
+        done: set[str] = set()
+        for _ in range(MAX_DEPTH):
+            slots -= done
+            if not slots:
+                return
+            done |= slots
+            batch, changed = GraphBatch(), []
+            sessions = self._select(_BY_LOOKUP.format(field="slot", label="Session"), sorted(slots))
+            for session in sessions:
+                decided = kept_attribution(self._path_back(f"Session:{session['id']}"), session)
+                if decided is not None:
+                    batch.merge(decided)
+                    changed.append(f"Session:{session['id']}")
+            if not changed:
+                return
+            self._replace({f"attr:{k.partition(':')[2]}" for k in changed}, batch)
+            issued = self._select(_BY_LOOKUP.format(field="issuerActor", label="APICall"), changed)
+            slots = {c["issuedSlot"] for c in issued if isinstance(c.get("issuedSlot"), str)}
+
+    def _path_back(self, key: str) -> list[dict[str, Any]]:
+        """The nodes from a session's origin to the session (the trace path, read by indexed steps)."""
+        from trailgraph.twins import path_in_edge, walk_back
+
+        g = nx.MultiDiGraph()
+        self._add_node(g, key)
+        step: str | None = key
+        for _ in range(MAX_DEPTH):
+            if step is None:
+                break
+            self._add_in_edges(g, step)
+            found = path_in_edge(g, step)
+            step = found[0] if found else None
+        keys, _rels = walk_back(g, key)
+        return [dict(g.nodes[k]) for k in keys]
 
     def ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
         """Merge the batch and re-decide, in the same transaction, every linker group whose facts it

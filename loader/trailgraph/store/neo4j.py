@@ -9,10 +9,11 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
+from trailgraph.attribution import MAX_DEPTH, attribution_slots, kept_attribution
 from trailgraph.extract import PRINCIPAL_GROUP
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
-from trailgraph.schema import DERIVED_TYPES, EDGES, KEY, NODES
+from trailgraph.schema import DERIVED_TYPES, EDGES, KEY, NODES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
 
 
@@ -60,6 +61,13 @@ def _chunks(rows: list[Any], size: int = 10_000) -> list[list[Any]]:
 
 
 _REPLACED = (*DERIVED_TYPES, "PERFORMED")
+_PATH = "|".join(TRACE_PATH_TYPES)
+_PATHS_BACK = (
+    "MATCH (s:Session) WHERE s.slot IN $slots "
+    f"MATCH p = (o)-[:{_PATH}*0..40]->(s) WHERE NOT EXISTS {{ MATCH ()-[:{_PATH}]->(o) }} "
+    "RETURN s.id AS id, properties(s) AS kept, [n IN nodes(p) | n {.*, label: labels(n)[0]}] AS nodes "
+    "ORDER BY id, size(nodes) DESC"
+)
 _STRUCTURAL = frozenset(e.type for e in EDGES if e.type not in _REPLACED)
 """Edge types only records write: never derived, never deleted, no properties."""
 _UNCACHED = frozenset({"APICall"})
@@ -202,7 +210,37 @@ class Neo4jStore:
         decided_nodes = self._unknown_nodes(decided.nodes)
         self._replace_tx(tx, groups, decided.edges)
         self._write_nodes(tx, decided_nodes)
+        self._attribute_tx(tx, attribution_slots(facts, slots, shared))
         return created, decided_nodes
+
+    def _attribute_tx(self, tx: neo4j.ManagedTransaction, slots: set[str]) -> None:
+        """The embedded store's `_attribute`: each session of these slots, then of the slots they issued,
+        level by level, gets the attribution of its path back (`attribution.kept_attribution`)."""
+        done: set[str] = set()
+        for _ in range(MAX_DEPTH):
+            slots -= done
+            if not slots:
+                return
+            done |= slots
+            batch, changed = GraphBatch(), []
+            seen: set[str] = set()
+            for r in tx.run(_PATHS_BACK, slots=sorted(slots)):
+                if r["id"] in seen:
+                    continue
+                seen.add(r["id"])
+                decided = kept_attribution([dict(n) for n in r["nodes"]], dict(r["kept"]))
+                if decided is not None:
+                    batch.merge(decided)
+                    changed.append(f"Session:{r['id']}")
+            if not changed:
+                return
+            self._replace_tx(tx, sorted(f"attr:{k.partition(':')[2]}" for k in changed), batch.edges)
+            self._write_nodes(tx, batch.nodes)
+            issued = tx.run(
+                "MATCH (c:APICall) WHERE c.issuerActor IN $actors RETURN DISTINCT c.issuedSlot AS slot",
+                actors=changed,
+            )
+            slots = {r["slot"] for r in issued if isinstance(r["slot"], str)}
 
     def _replace_tx(
         self, tx: neo4j.ManagedTransaction, groups: list[str], edges: dict[EdgeKey, Props]

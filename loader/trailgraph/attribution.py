@@ -1,0 +1,47 @@
+"""Kept attribution: what each Session remembers of its walk back, re-decided with every link above it.
+
+Pure: the stores read a session's path back (the trace path, by indexed steps) and its kept properties,
+and write what `kept_attribution` returns. The answer comes from `trace.attribution`, the same reading a
+trace gives, so the index cannot disagree with a fresh walk.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trailgraph.facts import GraphBatch
+from trailgraph.link import LinkFacts, copy_groups
+from trailgraph.trace import ATTRIBUTION, attribution
+
+MAX_DEPTH = 40
+"""As far as the trace walks back; also how many levels of issued sessions one link re-decides."""
+
+
+def attribution_slots(facts: LinkFacts, slots: set[str], shared: set[str]) -> set[str]:
+    """The slots whose sessions' attribution a decision may change: those decided, and those issued by
+    calls whose copy group was decided (a new caller copy changes who made the issuing call)."""
+    groups = copy_groups(facts, shared)
+    return set(slots) | {
+        c["issuedSlot"] for c in facts.calls if c.get("sharedEventId") in groups and c.get("issuedSlot")
+    }
+
+
+def kept_attribution(path: list[dict[str, Any]], kept: dict[str, Any]) -> GraphBatch | None:
+    """The session's new attribution (properties and its BEHIND edge), or None if `kept` already holds it.
+    `path` runs from the origin to the session; absent gaps are kept as "" so a later one is overwritten."""
+    session = path[-1]
+    decided = attribution(path)
+    props = {k: ("" if decided[k] is None else decided[k]) for k in ATTRIBUTION}
+    if all(kept.get(k) == v for k, v in props.items()):
+        return None
+    out = GraphBatch()
+    out.node("Session", session["id"], **props)
+    if len(path) > 1:
+        out.edge(
+            "BEHIND",
+            (decided["originLabel"], decided["originId"]),
+            ("Session", session["id"]),
+            group=f"attr:{session['id']}",
+            depth=decided["depth"],
+        )
+    return out
