@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS edges (type TEXT NOT NULL, src_label TEXT NOT NULL, s
     PRIMARY KEY (dst_label, dst, type, src_label, src)) WITHOUT ROWID;
 """
 _COMMON = """
+CREATE INDEX IF NOT EXISTS edges_src ON edges (src_label, src, type);
 CREATE INDEX IF NOT EXISTS edges_grp ON edges (grp) WHERE grp IS NOT NULL;
 CREATE TABLE IF NOT EXISTS lookups (field TEXT NOT NULL, value TEXT NOT NULL, label TEXT NOT NULL,
     id TEXT NOT NULL, PRIMARY KEY (field, value, label, id)) WITHOUT ROWID;
@@ -669,6 +670,52 @@ class EmbeddedStore:
             self._add_in_edges(g, node)
             stack.extend(src for src, _t, _d in _path_in(g, node))
 
+    def reach_graph(self, principal: str) -> nx.MultiDiGraph:
+        """The part of the graph `activity` and `timeline` read: the principal's start nodes, everything
+        reachable forward from them on the trace path (read off the edges' source index, in the order the
+        whole graph holds it), and the paths back from the calls reached. It grows with the answer."""
+        from trailgraph.twins import _starts, path_in_edge
+
+        g = nx.MultiDiGraph()
+        for label, node_id, props in self.start_nodes(principal):
+            g.add_node(f"{label}:{node_id}", label=label, id=node_id, **props)
+        access_key = f"AccessKey:{principal}"
+        if access_key in g:
+            for dst_label, dst in self.db.execute(
+                "SELECT dst_label, dst FROM edges "
+                "WHERE src_label = 'AccessKey' AND src = ? AND type = 'KEY_OF'",
+                (principal,),
+            ):
+                g.add_edge(access_key, f"{dst_label}:{dst}", key="KEY_OF", type="KEY_OF")
+        frontier = sorted(set(_starts(g, principal)) | set(_starts(g, principal, users_first=False)))
+        reached = set(frontier)
+        while frontier:
+            key = frontier.pop()
+            label, _, node_id = key.partition(":")
+            for t, dst_label, dst, props in self.db.execute(
+                "SELECT type, dst_label, dst, props FROM edges WHERE src_label = ? AND src = ? "
+                f"AND type IN ({_PATH_SQL}) ORDER BY type, dst_label, dst",
+                (label, node_id),
+            ):
+                target = f"{dst_label}:{dst}"
+                if target not in g:
+                    self._add_node(g, target)
+                g.add_edge(key, target, key=t, type=t, **orjson.loads(props))
+                if target not in reached:
+                    reached.add(target)
+                    frontier.append(target)
+        expanded: set[str] = set()
+        for call in sorted(k for k in reached if k.startswith("APICall:")):
+            step: str | None = call
+            for _ in range(MAX_DEPTH):
+                if step is None or step in expanded:
+                    break
+                expanded.add(step)
+                self._add_in_edges(g, step)
+                found = path_in_edge(g, step)
+                step = found[0] if found else None
+        return g
+
     def find_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
         """The part of the graph `find` reads: its calls (newest first along the eventTime index, up to
         `limit` that match), the paths back from them, and the principal's start nodes."""
@@ -729,6 +776,11 @@ class EmbeddedStore:
         if query == "find":
             try:
                 return run_twin(self.find_graph(params), query, params)
+            except sqlite3.Error as exc:
+                raise StoreError(self._explain(exc)) from exc
+        if query in ("activity", "timeline") and isinstance(params.get("principal"), str):
+            try:
+                return run_twin(self.reach_graph(params["principal"]), query, params)
             except sqlite3.Error as exc:
                 raise StoreError(self._explain(exc)) from exc
         if query == "trace" and self._graph is None and isinstance(params.get("eventId"), str):
