@@ -670,11 +670,68 @@ class EmbeddedStore:
             self._add_in_edges(g, node)
             stack.extend(src for src, _t, _d in _path_in(g, node))
 
+    def role_graph(self, role: str) -> nx.MultiDiGraph:
+        """The part of the graph `who-used` reads: the roles of that ARN or name, their sessions, each
+        session's calls and its paths back (the roles are few; the rest is read off the edge indexes)."""
+        g = nx.MultiDiGraph()
+        for node_id, props in self.db.execute(
+            f"SELECT id, props FROM nodes WHERE label = 'Role' AND (id = ? OR {_json_prop('name')} = ?)",
+            (role, role),
+        ):
+            g.add_node(f"Role:{node_id}", label="Role", id=node_id, **orjson.loads(props))
+        for key in sorted(g.nodes):
+            for src_label, src, props in self.db.execute(
+                "SELECT src_label, src, props FROM edges WHERE dst_label = 'Role' AND dst = ? "
+                "AND type = 'SESSION_OF' ORDER BY src_label, src",
+                (key.partition(":")[2],),
+            ):
+                if f"{src_label}:{src}" not in g:
+                    self._add_node(g, f"{src_label}:{src}")
+                g.add_edge(
+                    f"{src_label}:{src}", key, key="SESSION_OF", type="SESSION_OF", **orjson.loads(props)
+                )
+        sessions = sorted(k for k in g.nodes if k.startswith("Session:"))
+        for session in sessions:
+            self._add_out_edges(g, session, "PERFORMED")
+            self._add_paths_back(g, session)
+        return g
+
+    def _add_out_edges(self, g: nx.MultiDiGraph, key: str, *types: str) -> list[str]:
+        """A node's outgoing edges of these types (the edges' source index), in the whole graph's order."""
+        label, _, node_id = key.partition(":")
+        marks = ",".join("?" * len(types))
+        targets = []
+        for t, dst_label, dst, props in self.db.execute(
+            "SELECT type, dst_label, dst, props FROM edges WHERE src_label = ? AND src = ? "
+            f"AND type IN ({marks}) ORDER BY type, dst_label, dst",
+            (label, node_id, *types),
+        ):
+            target = f"{dst_label}:{dst}"
+            if target not in g:
+                self._add_node(g, target)
+            g.add_edge(key, target, key=t, type=t, **orjson.loads(props))
+            targets.append(target)
+        return targets
+
+    def _add_paths_back(self, g: nx.MultiDiGraph, key: str, expanded: set[str] | None = None) -> None:
+        """The trace path back from a node (each step's incoming edges, as `trace` reads them)."""
+        from trailgraph.twins import path_in_edge
+
+        done = set() if expanded is None else expanded
+        step: str | None = key
+        for _ in range(MAX_DEPTH):
+            if step is None or step in done:
+                break
+            done.add(step)
+            self._add_in_edges(g, step)
+            found = path_in_edge(g, step)
+            step = found[0] if found else None
+
     def reach_graph(self, principal: str) -> nx.MultiDiGraph:
         """The part of the graph `activity` and `timeline` read: the principal's start nodes, everything
         reachable forward from them on the trace path (read off the edges' source index, in the order the
         whole graph holds it), and the paths back from the calls reached. It grows with the answer."""
-        from trailgraph.twins import _starts, path_in_edge
+        from trailgraph.twins import _starts
 
         g = nx.MultiDiGraph()
         for label, node_id, props in self.start_nodes(principal):
@@ -690,30 +747,13 @@ class EmbeddedStore:
         frontier = sorted(set(_starts(g, principal)) | set(_starts(g, principal, users_first=False)))
         reached = set(frontier)
         while frontier:
-            key = frontier.pop()
-            label, _, node_id = key.partition(":")
-            for t, dst_label, dst, props in self.db.execute(
-                "SELECT type, dst_label, dst, props FROM edges WHERE src_label = ? AND src = ? "
-                f"AND type IN ({_PATH_SQL}) ORDER BY type, dst_label, dst",
-                (label, node_id),
-            ):
-                target = f"{dst_label}:{dst}"
-                if target not in g:
-                    self._add_node(g, target)
-                g.add_edge(key, target, key=t, type=t, **orjson.loads(props))
+            for target in self._add_out_edges(g, frontier.pop(), *TRACE_PATH_TYPES):
                 if target not in reached:
                     reached.add(target)
                     frontier.append(target)
         expanded: set[str] = set()
         for call in sorted(k for k in reached if k.startswith("APICall:")):
-            step: str | None = call
-            for _ in range(MAX_DEPTH):
-                if step is None or step in expanded:
-                    break
-                expanded.add(step)
-                self._add_in_edges(g, step)
-                found = path_in_edge(g, step)
-                step = found[0] if found else None
+            self._add_paths_back(g, call, expanded)
         return g
 
     def find_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
@@ -776,6 +816,11 @@ class EmbeddedStore:
         if query == "find":
             try:
                 return run_twin(self.find_graph(params), query, params)
+            except sqlite3.Error as exc:
+                raise StoreError(self._explain(exc)) from exc
+        if query == "who-used" and isinstance(params.get("roleArn"), str):
+            try:
+                return run_twin(self.role_graph(params["roleArn"]), query, params)
             except sqlite3.Error as exc:
                 raise StoreError(self._explain(exc)) from exc
         if query in ("activity", "timeline") and isinstance(params.get("principal"), str):
