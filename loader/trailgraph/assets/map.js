@@ -24,7 +24,8 @@
   for (const n of data.nodes) {
     const caption = n.kind === "gap"
       ? n.label + "\n" + (n.gapCalls || 0) + " calls · " + (n.gapSessions || 0) + " sessions cut off"
-      : n.label + (n.kind === "role" ? "\n" + n.account : "") + "\n" + n.sessions + " sessions";
+      : n.label + (n.kind === "role" ? "\n" + n.account : "") + "\n" + n.sessions +
+        (n.sessions === 1 ? " session" : " sessions");
     const node = { id: n.id, kind: n.kind, caption: caption, model: n };
     if (n.parent) node.parent = n.parent;
     elements.push({ group: "nodes", data: node, classes: n.kind });
@@ -86,7 +87,8 @@
       const s = e.summary;
       const box = el("section");
       box.dataset.edge = e.id;
-      box.append(el("h3", e.source + " → " + e.target));
+      const name = id => cy.getElementById(id).data("model").label;
+      box.append(el("h3", name(e.source) + " → " + name(e.target)));
       const dl = el("dl");
       row(dl, "sessions", s.count);
       row(dl, "first", s.first);
