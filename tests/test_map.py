@@ -22,6 +22,7 @@ from trailgraph.simulate import SimConfig, simulate
 from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
+from trailgraph.timelinepic import render_timeline, timeline_model
 
 BOB = "arn:aws:iam::203016562928:user/bob@example.com"
 ROLE = "role:776613361644:assume-admin-role-example"
@@ -139,7 +140,7 @@ def test_chains_and_gaps_stand_out(seed_store: EmbeddedStore) -> None:
 
 
 def test_role_names_come_from_assumed_role_arns_only() -> None:
-    rows = [
+    rows: list[Row] = [
         {"actor": "arn:aws:sts::1:assumed-role/x/y"},
         {"actor": "arn:aws:sts::123456789012:assumed-role/ops/alice", "sessions": 3},
         {"exampleDeadEnds": ["arn:aws:sts::210987654321:assumed-role/deploy/ci"], "sessions": 2},
@@ -185,12 +186,15 @@ def _open(tab: Any, path: Path) -> list[str]:
     """Open the page with every request but the page itself refused; the refused and any errors."""
     refused: list[str] = []
     tab.unroute("**/*")
-    tab.route(
-        "**/*",
-        lambda r: (
-            r.continue_() if r.request.url == path.as_uri() else (refused.append(r.request.url), r.abort())
-        ),
-    )
+
+    def only_the_page(route: Any) -> None:
+        if route.request.url == path.as_uri():
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    tab.route("**/*", only_the_page)
     errors: list[str] = []
     tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     tab.on("pageerror", lambda e: errors.append(str(e)))
@@ -309,3 +313,101 @@ def test_a_hostile_role_session_name_stays_text_in_the_map(
     assert HOSTILE in tab.inner_text("#title")
     captions = tab.evaluate("() => window.trailgraphMap.nodes().map(n => n.data('caption'))")
     assert any(HOSTILE in c for c in captions)
+
+
+# ---- activity as a timeline ------------------------------------------------------------------------
+
+
+def _activity(store: GraphStore, principal: str) -> list[Row]:
+    return store.run("activity", {"principal": principal, "since": None, "until": None, "account": None})
+
+
+def test_bobs_timeline_has_a_lane_per_session_and_a_mark_per_call(seed_store: EmbeddedStore) -> None:
+    model = timeline_model(_activity(seed_store, BOB), "bob")
+    assert [(lane["who"], lane["account"], lane["via"], lane["calls"]) for lane in model["lanes"]] == [
+        ("bob@example.com", "203016562928", "sign-in session", 2),
+        ("role assume-admin-role-example (as bob@example.com)", "776613361644",
+         "AssumeRole (console SwitchRole)", 2),
+    ]  # fmt: skip
+    assert [(m["eventName"], m["copy"]) for m in model["marks"]] == [
+        ("AssumeRole", False), ("AssumeRole", True), ("SwitchRole", False), ("CreateUser", False),
+    ]  # fmt: skip
+    assert model["marks"][-1]["command"] == "trailgraph trace 38d0221b-61e0-47d6-9c45-7eb2dc55125b"
+
+
+def test_calls_with_a_users_own_keys_share_one_lane() -> None:
+    rows = [
+        {"kind": "call", "principal": "arn:aws:iam::1:user/a", "sessionId": None, "id": f"c{i}", "time": t,
+         "eventName": n, "readOnly": ro, "errorCode": err, "eventId": f"e{i}", "depth": 0, "account": "1"}
+        for i, (t, n, ro, err) in enumerate(
+            [("2024-01-01T00:00:00Z", "ListUsers", True, None), ("2024-01-01T00:00:05Z", "DeleteUser", False,
+             "AccessDenied")]
+        )
+    ]  # fmt: skip
+    model = timeline_model(rows, "a")
+    (lane,) = model["lanes"]
+    assert (lane["who"], lane["via"], lane["calls"], lane["writes"], lane["errors"]) == (
+        "a",
+        "its own keys",
+        2,
+        1,
+        1,
+    )
+    assert [(m["write"], m["error"]) for m in model["marks"]] == [(False, None), (True, "AccessDenied")]
+
+
+@pytest.mark.browser
+def test_chromium_draws_bobs_timeline(seed_store: EmbeddedStore, tab: Any, tmp_path: Path) -> None:
+    rows = _activity(seed_store, BOB)
+    model = timeline_model(rows, f"activity of {BOB}")
+    page = tmp_path / "bob.html"
+    page.write_text(render_timeline(rows, f"activity of {BOB}"), encoding="utf-8")
+    assert _open(tab, page) == []
+    drawn = tab.evaluate(
+        """() => { const cy = window.trailgraphTimeline;
+          return {
+            lanes: cy.nodes('.lane').map(n => [n.data('model').id, n.position('y'), n.data('caption')]),
+            marks: cy.nodes('.mark').map(n => [n.data('model').id, n.position('x'), n.position('y'),
+                                               n.classes()]) }; }"""
+    )
+    lanes = {lane_id: y for lane_id, y, _caption in drawn["lanes"]}
+    assert list(lanes) == [lane["id"] for lane in model["lanes"]]
+    assert all("account " in caption and "reached by " in caption for *_x, caption in drawn["lanes"])
+    by_call = {row["id"]: row for row in rows if row["kind"] == "call"}
+    assert sorted(m[0] for m in drawn["marks"]) == sorted(by_call)
+    for call_id, _x, y, classes in drawn["marks"]:  # each call sits on its session's lane
+        assert y == lanes[by_call[call_id]["sessionId"]]
+        assert ("copy" in classes) == (by_call[call_id]["via"] == "cross-account copy")
+    xs = {call_id: x for call_id, x, _y, _c in drawn["marks"]}
+    assert (
+        xs["776613361644:70627092-0c9c-4163-9975-42ffcc50a37a"]
+        < xs["776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b"]
+    )
+    at = tab.evaluate(
+        """(id) => {
+          const n = window.trailgraphTimeline.nodes('.mark').filter(n => n.data('model').id === id)[0];
+          const p = n.renderedPosition(), r = document.getElementById('graph').getBoundingClientRect();
+          return [r.left + p.x, r.top + p.y]; }""",
+        "776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b",
+    )
+    tab.mouse.click(at[0], at[1])
+    assert "trailgraph trace 38d0221b-61e0-47d6-9c45-7eb2dc55125b" in tab.inner_text("#panel")
+    _shot(tab, "activity-bob.png")
+
+
+@pytest.mark.browser
+def test_a_hostile_session_name_stays_text_in_the_timeline(
+    seed_store: EmbeddedStore, tab: Any, tmp_path: Path
+) -> None:
+    rows = copy.deepcopy(_activity(seed_store, BOB))
+    for row in rows:
+        row["sessionArn"] = f"arn:aws:sts::776613361644:assumed-role/admin/{HOSTILE}"
+        row["eventName"] = HOSTILE
+    text = render_timeline(rows, HOSTILE)
+    assert text.count("<script") == 3 and text.count("</script>") == 3
+    page = tmp_path / "evil.html"
+    page.write_text(text, encoding="utf-8")
+    assert _open(tab, page) == []
+    assert tab.evaluate("() => document.body.dataset.pwned") is None
+    assert tab.evaluate("() => document.scripts.length") == 3
+    assert HOSTILE in tab.inner_text("#title")

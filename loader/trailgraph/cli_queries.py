@@ -219,7 +219,11 @@ def show(rows: list[Row], fmt: str, output: str | None, *, query: str, title: st
     elif fmt == "jsonl":
         _emit("".join(orjson.dumps(r, default=str).decode() + "\n" for r in rows), output)
     elif fmt in PICTURE_FORMATS:
-        if query == "trace":
+        if query == "activity" and fmt == "html":
+            from trailgraph.timelinepic import render_timeline
+
+            _emit(render_timeline(rows, title), output)
+        elif query == "trace":
             from trailgraph.trace import build_trace
 
             answers = [build_trace(r["nodes"][-1], r["nodes"], r["rels"]) for r in rows]

@@ -253,7 +253,8 @@ def payload(model: MapModel) -> Row:
     return {"title": model.title, "nodes": list(model.nodes.values()), "edges": edges}
 
 
-def _asset(name: str) -> str:
+def asset(name: str) -> str:
+    """A file shipped in trailgraph/assets (package data)."""
     return (resources.files("trailgraph") / "assets" / name).read_text(encoding="utf-8")
 
 
@@ -262,8 +263,8 @@ def to_html(model: MapModel) -> str:
     as escaped JSON; a Content-Security-Policy pins each inline part by hash and allows nothing else."""
     from trailgraph.pictures import csp_hash, json_for_script
 
-    library, layout = _asset("cytoscape.min.js"), _asset("cytoscape-dagre.min.js")
-    script, style = _asset("map.js"), _asset("map.css")
+    library, layout = asset("cytoscape.min.js"), asset("cytoscape-dagre.min.js")
+    script, style = asset("map.js"), asset("map.css")
     scripts = " ".join(csp_hash(text) for text in (library, layout, script))
     csp = f"default-src 'none'; script-src {scripts}; style-src {csp_hash(style)}"
     parts = {
@@ -275,4 +276,4 @@ def to_html(model: MapModel) -> str:
         "layout": layout,
         "script": script,
     }
-    return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m.group(1)], _asset("map.html"))
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m.group(1)], asset("map.html"))
