@@ -43,7 +43,8 @@ def timeline_model(rows: list[Row], title: str) -> Row:
             continue
         write = row.get("readOnly") is False
         error = row.get("errorCode")
-        lane["calls"] += 1
+        copy = row.get("via") == "cross-account copy"  # the same call, recorded in a second account
+        lane["calls"] += not copy
         lane["writes"] += write
         lane["errors"] += error is not None
         marks.append(
@@ -55,8 +56,9 @@ def timeline_model(rows: list[Row], title: str) -> Row:
                 "source": row.get("eventSource"),
                 "account": row.get("account"),
                 "write": write,
+                "readOnly": row.get("readOnly"),
                 "error": error,
-                "copy": row.get("via") == "cross-account copy",
+                "copy": copy,
                 "command": f"trailgraph trace {shlex.quote(str(row.get('eventId')))}",
             }
         )

@@ -102,7 +102,7 @@
   cy.on("tap", "node.mark", evt => {
     const m = evt.target.data("model");
     show(m.eventName, [["time", m.time], ["service", m.source], ["account", m.account],
-      ["write", m.write ? "yes" : "no"], ["error", m.error], ["copy", m.copy ? "cross-account copy" : ""]],
+      ["write", m.readOnly === false ? "yes" : m.readOnly === true ? "no (read only)" : "not recorded"], ["error", m.error], ["copy", m.copy ? "cross-account copy" : ""]],
       m.command);
   });
   cy.on("tap", "node.lane", evt => {
