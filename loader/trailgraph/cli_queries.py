@@ -219,7 +219,11 @@ def show(rows: list[Row], fmt: str, output: str | None, *, query: str, title: st
     elif fmt == "jsonl":
         _emit("".join(orjson.dumps(r, default=str).decode() + "\n" for r in rows), output)
     elif fmt in PICTURE_FORMATS:
-        if query == "trace":
+        if query == "activity" and fmt == "html":
+            from trailgraph.timelinepic import render_timeline
+
+            _emit(render_timeline(rows, title), output)
+        elif query == "trace":
             from trailgraph.trace import build_trace
 
             answers = [build_trace(r["nodes"][-1], r["nodes"], r["rels"]) for r in rows]
@@ -965,4 +969,84 @@ def cypher(store: GraphStore, text: str, pairs: tuple[str, ...], fmt: str, outpu
         return EXIT_USAGE
     show(rows, fmt, output, query="cypher", title="cypher")
     err.print(f"[dim]{len(rows)} row(s)[/dim]")
+    return 0
+
+
+@main.command("map")
+@window_options
+@click.option(
+    "--account", metavar="ACCOUNT_ID", default=None, help="Only sessions with a hop in this account."
+)
+@click.option(
+    "--principal",
+    metavar="NAME",
+    default=None,
+    help="Only what this origin reached (" + PRINCIPAL_FORMS + ").",
+)
+@click.option("--services", is_flag=True, help="Draw AWS services as origins too (left out by default).")
+@click.option(
+    "--scan",
+    type=click.IntRange(min=1),
+    default=20000,
+    show_default=True,
+    metavar="N",
+    help="Find roles in the newest N calls (and in every chain and gap); then every session of each "
+    "role is read.",
+)
+@click.option("--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True)
+@output_option
+@backend_options
+@with_store
+def org_map(
+    store: GraphStore,
+    since: str | None,
+    until: str | None,
+    account: str | None,
+    principal: str | None,
+    services: bool,
+    scan: int,
+    fmt: str,
+    output: str | None,
+) -> int:
+    """A map of the organisation: who reached which roles, in which accounts, and how.
+
+    People and external identities (and, with --services, AWS services) on the left, the roles their
+    sessions reached hop by hop in the middle, the roles' accounts on the right. Each edge aggregates
+    its sessions: how many, first and last, console or CLI, MFA, deepest chain. Cross-account hops are
+    red, chains of two or more role hops dashed purple, and trails that stop start from a
+    "logs missing for account X" node. Click an edge for its sessions and the `trailgraph activity` and
+    `trailgraph trace` commands that show each. One offline HTML file; --format json gives the model.
+
+    \b
+    Examples:
+      trailgraph map -o map.html
+      trailgraph map --since 7d --account 776613361644 -o prod.html
+      trailgraph map --principal bob@example.com -o bob-map.html
+
+    Exit status: 0 with a map, 1 when no session matched, 3 store errors.
+    """
+    from trailgraph.orgmap import fetch_rows, map_model, payload, to_html
+
+    _quiet_driver()
+    value = None
+    if principal is not None:
+        value = resolved(store, principal)
+        if value is None:
+            return EXIT_NOT_FOUND
+    rows, gaps = fetch_rows(store, since, until, scan)
+    title = "who reached which roles" + "".join(
+        f" · {k} {v}"
+        for k, v in (("since", since), ("until", until), ("account", account), ("by", value))
+        if v
+    )
+    model = map_model(rows, gaps, services=services, principal=value, account=account, title=title)
+    if fmt == "json":
+        _emit(orjson.dumps(payload(model), option=orjson.OPT_INDENT_2).decode(), output)
+    else:
+        _emit(to_html(model), output)
+    reached = sum(1 for e in model.edges.values() if e.kind == "reached")
+    err.print(f"[dim]{len(model.nodes)} nodes, {reached} edges from {len(rows)} session row(s)[/dim]")
+    if not model.edges:
+        err.print(f"[red]not found:[/red] no role sessions to draw in {escape(store.describe())}")
+        return EXIT_NOT_FOUND
     return 0

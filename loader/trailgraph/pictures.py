@@ -372,7 +372,7 @@ def to_graphml(pic: Picture) -> str:
     return buffer.getvalue().decode("utf-8")
 
 
-def _json_for_script(payload: Any) -> str:
+def json_for_script(payload: Any) -> str:
     """JSON that cannot end its <script> element or open a comment: <, >, & and line separators escaped."""
     text = json.dumps(payload, ensure_ascii=False, sort_keys=False)
     for char, escape in (
@@ -386,7 +386,7 @@ def _json_for_script(payload: Any) -> str:
     return text
 
 
-def _csp_hash(text: str) -> str:
+def csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 
@@ -416,8 +416,8 @@ def picture_payload(pic: Picture) -> dict[str, Any]:
 
 
 def to_html(pic: Picture) -> str:
-    data = _json_for_script(picture_payload(pic))
-    csp = f"default-src 'none'; script-src {_csp_hash(_SCRIPT)}; style-src {_csp_hash(_STYLE)}"
+    data = json_for_script(picture_payload(pic))
+    csp = f"default-src 'none'; script-src {csp_hash(_SCRIPT)}; style-src {csp_hash(_STYLE)}"
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{html.escape(csp)}">\n'

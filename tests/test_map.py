@@ -1,0 +1,415 @@
+"""The organisation map: the pure model from canned-query rows, and the page a real Chromium draws.
+
+The browser tests block every network request, read back what Cytoscape drew and compare it with the
+model built from the query rows, click an edge, and save screenshots (docs/ holds the committed ones).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SEED, load_paths
+from trailgraph.orgmap import fetch_rows, map_model, payload, role_names, to_html
+from trailgraph.simulate import SimConfig, simulate
+from trailgraph.store.base import GraphStore
+from trailgraph.store.embedded import EmbeddedStore
+from trailgraph.store.neo4j import Neo4jStore
+from trailgraph.timelinepic import render_timeline, timeline_model
+
+BOB = "arn:aws:iam::203016562928:user/bob@example.com"
+ROLE = "role:776613361644:assume-admin-role-example"
+SWITCH_ROLE_CALL = "14fb06e3-5649-4fc3-a274-226ba85c8be6"
+HOSTILE = '</script><script>alert(1)</script><img src=x onerror="document.body.dataset.pwned=1">'
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+Row = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def seed_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+    store = EmbeddedStore(tmp_path_factory.mktemp("map") / "graph.db")
+    load_paths(store, SEED)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def org_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+    """A simulated organisation: 5,000 events, 20 people, one account whose logs are missing."""
+    root = tmp_path_factory.mktemp("org")
+    summary = simulate(SimConfig(seed=1, events=5000, people=20), root / "sim")
+    store = EmbeddedStore(root / "graph.db")
+    load_paths(store, summary.out_dir / "AWSLogs")
+    yield store
+    store.close()
+
+
+def _model(store: GraphStore, **kw: Any) -> dict[str, Any]:
+    rows, gaps = fetch_rows(store, None, None, 20000)
+    return payload(map_model(rows, gaps, **kw))
+
+
+def test_seed_map_is_bob_reaching_the_admin_role_across_accounts(seed_store: EmbeddedStore) -> None:
+    model = _model(seed_store)
+    assert [(n["kind"], n["label"]) for n in model["nodes"]] == [
+        ("person", "bob@example.com"),
+        ("account", "account 776613361644"),
+        ("role", "assume-admin-role-example"),
+    ]
+    edge = next(e for e in model["edges"] if e["kind"] == "reached")
+    assert (edge["source"], edge["target"]) == (f"origin:{BOB}", ROLE)
+    assert edge["crossAccount"] and not edge["chain"]
+    assert edge["summary"] == {
+        "count": 1, "first": "2020-09-17T19:04:10Z", "last": "2020-09-17T19:04:10Z",
+        "console": 1, "cli": 0, "mfa": 1, "maxDepth": 1, "calls": 2,
+    }  # fmt: skip
+    (session,) = edge["sessions"]
+    assert session["commands"] == [
+        "trailgraph activity 'arn:aws:sts::776613361644:assumed-role/assume-admin-role-example/"
+        "bob@example.com|2020-09-17T19:04:10Z|console'",
+        f"trailgraph trace {SWITCH_ROLE_CALL}",
+    ]
+    # filters: someone else, or another account, leaves nothing
+    assert _model(seed_store, principal="arn:aws:iam::1:user/nobody")["edges"] == []
+    assert _model(seed_store, account="111111111111")["edges"] == []
+    assert _model(seed_store, account="776613361644")["edges"] == model["edges"]
+
+
+@pytest.mark.neo4j
+def test_both_backends_give_the_same_map(seed_store: EmbeddedStore, neo4j_store: Neo4jStore) -> None:
+    load_paths(neo4j_store, SEED)
+    assert _model(neo4j_store) == _model(seed_store)
+
+
+def _chained(rows: list[Row]) -> list[Row]:
+    """The seed session made into a two-hop chain (admin -> audit in a third account) with a dead end."""
+    row = copy.deepcopy(rows[0])
+    audit = copy.deepcopy(row["nodes"][-1])
+    audit.update(
+        id="arn:aws:sts::333333333333:assumed-role/audit/bob|2020-09-17T19:06:00Z",
+        name="arn:aws:sts::333333333333:assumed-role/audit/bob",
+        account="333333333333",
+        mfa=None,
+    )
+    row["nodes"].append(audit)
+    row.update(sessionId=audit["id"], sessionArn=audit["name"], account="333333333333")
+    dead = copy.deepcopy(rows[0])
+    dead["nodes"] = [
+        {"label": "AccountPrincipal", "id": "555555555555", "account": "555555555555"},
+        *dead["nodes"][3:],
+    ]
+    dead.update(complete=False, origin="555555555555", originType="AWSAccount", sessionId="x|dead")
+    return [row, dead]
+
+
+def test_chains_and_gaps_stand_out(seed_store: EmbeddedStore) -> None:
+    rows, _gaps = fetch_rows(seed_store, None, None, 100)
+    gaps = [
+        {
+            "account": "555555555555",
+            "reason": "cross-account caller",
+            "calls": 7,
+            "sessions": 2,
+            "hint": "load",
+        }
+    ]
+    model = payload(map_model(_chained(rows), gaps))
+    edges = {(e["source"], e["target"]): e for e in model["edges"]}
+    audit = "role:333333333333:audit"
+    assert edges[(f"origin:{BOB}", ROLE)]["chain"] and edges[(ROLE, audit)]["chain"]
+    assert edges[(ROLE, audit)]["crossAccount"] and edges[(ROLE, audit)]["summary"]["maxDepth"] == 2
+    assert edges[(ROLE, audit)]["summary"]["mfa"] == 1  # the chain started with MFA
+    gap = next(n for n in model["nodes"] if n["kind"] == "gap")
+    assert (gap["label"], gap["gapCalls"], gap["gapSessions"], gap["sessions"]) == (
+        "logs missing for account 555555555555", 7, 2, 1,
+    )  # fmt: skip
+    assert ("gap:555555555555", ROLE) in edges
+    # many origins fold into one node per type and account
+    grouped = payload(map_model(_chained(rows), gaps, group_above=0))
+    assert [n["label"] for n in grouped["nodes"] if n["kind"] == "person"] == [
+        "1 IAMUser origins · 203016562928"
+    ]
+
+
+def test_role_names_come_from_assumed_role_arns_only() -> None:
+    rows: list[Row] = [
+        {"actor": "arn:aws:sts::1:assumed-role/x/y"},
+        {"actor": "arn:aws:sts::123456789012:assumed-role/ops/alice", "sessions": 3},
+        {"exampleDeadEnds": ["arn:aws:sts::210987654321:assumed-role/deploy/ci"], "sessions": 2},
+        {"nodes": [{"name": "arn:aws:iam::123456789012:user/bob"}]},
+    ]
+    assert role_names(rows) == {"ops", "deploy"}
+
+
+def test_org_map_aggregates_the_simulated_organisation(org_store: EmbeddedStore) -> None:
+    rows, gaps = fetch_rows(org_store, None, None, 20000)
+    model = payload(map_model(rows, gaps))
+    reached = [e for e in model["edges"] if e["kind"] == "reached"]
+    assert len(rows) > 400 and len(model["nodes"]) < 80  # aggregated: hundreds of sessions, few nodes
+    assert any(e["chain"] for e in reached) and any(e["crossAccount"] for e in reached)
+    assert any(n["kind"] == "gap" for n in model["nodes"])
+    # every session that reached a role is counted once on the edge into its last role's account
+    ending = sum(e["summary"]["count"] for e in model["edges"] if e["kind"] == "in")
+    with_roles = [r for r in rows if r.get("originType") != "AWSService" and any(
+        n.get("kind") == "role" for n in r["nodes"])]  # fmt: skip
+    assert ending == len(with_roles)
+
+
+# ---- a real browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tab() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: CI must `apt-get install -y chromium` for the browser tests")
+        pytest.skip(f"{CHROMIUM} is not installed (Debian: apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], timeout=60_000)
+        try:
+            yield browser.new_page(viewport={"width": 1600, "height": 1000}, device_scale_factor=1.5)
+        finally:
+            browser.close()
+
+
+def _open(tab: Any, path: Path) -> list[str]:
+    """Open the page with every request but the page itself refused; the refused and any errors."""
+    refused: list[str] = []
+    tab.unroute("**/*")
+
+    def only_the_page(route: Any) -> None:
+        if route.request.url == path.as_uri():
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    tab.route("**/*", only_the_page)
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(path.as_uri())
+    tab.wait_for_selector("body[data-drawn]", state="attached", timeout=30_000)
+    return refused + errors
+
+
+_DRAWN = """() => {
+  const cy = window.trailgraphMap, box = cy.extent();
+  return {
+    nodes: cy.nodes().map(n => ({id: n.id(), caption: n.data('caption'), x: n.position('x'),
+             inside: n.boundingBox().x1 >= box.x1 - 1 && n.boundingBox().x2 <= box.x2 + 1,
+             width: n.width(), visible: n.visible()})),
+    edges: cy.edges().map(e => ({source: e.source().id(), target: e.target().id(), classes: e.classes()})),
+  };
+}"""
+
+
+def _check_drawn(tab: Any, model: dict[str, Any]) -> dict[str, Any]:
+    drawn: dict[str, Any] = tab.evaluate(_DRAWN)
+    assert sorted(n["id"] for n in drawn["nodes"]) == sorted(n["id"] for n in model["nodes"])
+    assert sorted((e["source"], e["target"]) for e in drawn["edges"]) == sorted(
+        (e["source"], e["target"]) for e in model["edges"]
+    )
+    for node in drawn["nodes"]:
+        assert node["visible"] and node["inside"] and node["width"] > 20, node
+    by_id = {n["id"]: n for n in drawn["nodes"]}
+    for edge in model["edges"]:  # origins on the left, accounts on the right (role to role may loop back)
+        if not (edge["source"].startswith("role:") and edge["target"].startswith("role:")):
+            assert by_id[edge["source"]]["x"] < by_id[edge["target"]]["x"], edge["id"]
+        classes = next(
+            d["classes"]
+            for d in drawn["edges"]
+            if (d["source"], d["target"]) == (edge["source"], edge["target"])
+        )
+        assert ("cross" in classes) == edge["crossAccount"] and ("chain" in classes) == edge["chain"]
+    for node in model["nodes"]:  # full labels, wrapped by the renderer, never cut
+        assert node["label"] in by_id[node["id"]]["caption"]
+    return drawn
+
+
+def _shot(tab: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / name
+    shot.unlink(missing_ok=True)
+    tab.screenshot(path=str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+@pytest.mark.browser
+def test_chromium_draws_the_seed_map_and_lists_an_edges_sessions(
+    seed_store: EmbeddedStore, tab: Any, tmp_path: Path
+) -> None:
+    rows, gaps = fetch_rows(seed_store, None, None, 20000)
+    built = map_model(rows, gaps)
+    model = payload(built)
+    page = tmp_path / "map.html"
+    page.write_text(to_html(built), encoding="utf-8")
+    assert _open(tab, page) == []
+    _check_drawn(tab, model)
+    # a real click on the middle of the edge bob -> admin role lists the session and its commands
+    at = tab.evaluate(
+        """(id) => { const p = window.trailgraphMap.getElementById(id).renderedMidpoint();
+                     const r = document.getElementById('graph').getBoundingClientRect();
+                     return [r.left + p.x, r.top + p.y]; }""",
+        f"origin:{BOB}->{ROLE}",
+    )
+    tab.mouse.click(at[0], at[1])
+    panel = tab.inner_text("#panel")
+    assert "assumed-role/assume-admin-role-example/bob@example.com" in panel
+    assert f"trailgraph trace {SWITCH_ROLE_CALL}" in panel and "trailgraph activity '" in panel
+    assert "console / CLI\n1 / 0" in panel and "with MFA\n1" in panel and "an account boundary" in panel
+    _shot(tab, "map-seed.png")
+
+
+@pytest.mark.browser
+def test_chromium_draws_the_simulated_org_map(org_store: EmbeddedStore, tab: Any, tmp_path: Path) -> None:
+    rows, gaps = fetch_rows(org_store, None, None, 20000)
+    built = map_model(rows, gaps)
+    page = tmp_path / "org.html"
+    page.write_text(to_html(built), encoding="utf-8")
+    assert _open(tab, page) == []
+    _check_drawn(tab, payload(built))
+    _shot(tab, "map-org-5000.png")
+    tab.fill("#filter", "logs missing")
+    faded = tab.evaluate("() => window.trailgraphMap.nodes('.faded').length")
+    kept = tab.evaluate("() => window.trailgraphMap.nodes().not('.faded').map(n => n.id())")
+    assert faded > 0 and any(k.startswith("gap:") for k in kept)
+
+
+@pytest.mark.browser
+def test_a_hostile_role_session_name_stays_text_in_the_map(
+    seed_store: EmbeddedStore, tab: Any, tmp_path: Path
+) -> None:
+    rows, gaps = fetch_rows(seed_store, None, None, 20000)
+    evil = copy.deepcopy(rows)
+    for row in evil:
+        row["sessionArn"] = f"arn:aws:sts::776613361644:assumed-role/admin/{HOSTILE}"
+        row["origin"] = f"arn:aws:iam::203016562928:user/{HOSTILE}"
+        for node in row["nodes"]:
+            if node.get("kind") == "role":
+                node["name"] = f"arn:aws:sts::776613361644:assumed-role/{HOSTILE}/x"
+    built = map_model(evil, gaps, title=HOSTILE)
+    text = to_html(built)
+    assert text.count("<script") == 4 and text.count("</script>") == 4
+    data = re.search(r'<script type="application/json" id="trailgraph-map">(.*?)</script>', text, re.S)
+    assert data is not None and "<" not in data.group(1) and ">" not in data.group(1)
+    assert HOSTILE in json.loads(data.group(1))["title"]
+    assert "http://" not in text.split("<script>")[0] and "https://" not in text.split("<script>")[0]
+    page = tmp_path / "evil.html"
+    page.write_text(text, encoding="utf-8")
+    assert _open(tab, page) == []
+    assert tab.evaluate("() => document.body.dataset.pwned") is None
+    assert tab.evaluate("() => document.scripts.length") == 4
+    assert HOSTILE in tab.inner_text("#title")
+    captions = tab.evaluate("() => window.trailgraphMap.nodes().map(n => n.data('caption'))")
+    assert any(HOSTILE in c for c in captions)
+
+
+# ---- activity as a timeline ------------------------------------------------------------------------
+
+
+def _activity(store: GraphStore, principal: str) -> list[Row]:
+    return store.run("activity", {"principal": principal, "since": None, "until": None, "account": None})
+
+
+def test_bobs_timeline_has_a_lane_per_session_and_a_mark_per_call(seed_store: EmbeddedStore) -> None:
+    model = timeline_model(_activity(seed_store, BOB), "bob")
+    assert [(lane["who"], lane["account"], lane["via"], lane["calls"]) for lane in model["lanes"]] == [
+        ("bob@example.com", "203016562928", "sign-in session", 1),  # AssumeRole; its copy is no second call
+        ("role assume-admin-role-example (as bob@example.com)", "776613361644",
+         "AssumeRole (console SwitchRole)", 2),
+    ]  # fmt: skip
+    assert [(m["eventName"], m["copy"]) for m in model["marks"]] == [
+        ("AssumeRole", False), ("AssumeRole", True), ("SwitchRole", False), ("CreateUser", False),
+    ]  # fmt: skip
+    assert model["marks"][-1]["command"] == "trailgraph trace 38d0221b-61e0-47d6-9c45-7eb2dc55125b"
+
+
+def test_calls_with_a_users_own_keys_share_one_lane() -> None:
+    rows = [
+        {"kind": "call", "principal": "arn:aws:iam::1:user/a", "sessionId": None, "id": f"c{i}", "time": t,
+         "eventName": n, "readOnly": ro, "errorCode": err, "eventId": f"e{i}", "depth": 0, "account": "1"}
+        for i, (t, n, ro, err) in enumerate(
+            [("2024-01-01T00:00:00Z", "ListUsers", True, None), ("2024-01-01T00:00:05Z", "DeleteUser", False,
+             "AccessDenied")]
+        )
+    ]  # fmt: skip
+    model = timeline_model(rows, "a")
+    (lane,) = model["lanes"]
+    assert (lane["who"], lane["via"], lane["calls"], lane["writes"], lane["errors"]) == (
+        "a",
+        "its own keys",
+        2,
+        1,
+        1,
+    )
+    assert [(m["write"], m["error"]) for m in model["marks"]] == [(False, None), (True, "AccessDenied")]
+
+
+@pytest.mark.browser
+def test_chromium_draws_bobs_timeline(seed_store: EmbeddedStore, tab: Any, tmp_path: Path) -> None:
+    rows = _activity(seed_store, BOB)
+    model = timeline_model(rows, f"activity of {BOB}")
+    page = tmp_path / "bob.html"
+    page.write_text(render_timeline(rows, f"activity of {BOB}"), encoding="utf-8")
+    assert _open(tab, page) == []
+    drawn = tab.evaluate(
+        """() => { const cy = window.trailgraphTimeline;
+          return {
+            lanes: cy.nodes('.lane').map(n => [n.data('model').id, n.position('y'), n.data('caption')]),
+            marks: cy.nodes('.mark').map(n => [n.data('model').id, n.position('x'), n.position('y'),
+                                               n.classes()]) }; }"""
+    )
+    lanes = {lane_id: y for lane_id, y, _caption in drawn["lanes"]}
+    assert list(lanes) == [lane["id"] for lane in model["lanes"]]
+    assert all("account " in caption and "reached by " in caption for *_x, caption in drawn["lanes"])
+    by_call = {row["id"]: row for row in rows if row["kind"] == "call"}
+    assert sorted(m[0] for m in drawn["marks"]) == sorted(by_call)
+    for call_id, _x, y, classes in drawn["marks"]:  # each call sits on its session's lane
+        assert y == lanes[by_call[call_id]["sessionId"]]
+        assert ("copy" in classes) == (by_call[call_id]["via"] == "cross-account copy")
+    xs = {call_id: x for call_id, x, _y, _c in drawn["marks"]}
+    assert (
+        xs["776613361644:70627092-0c9c-4163-9975-42ffcc50a37a"]
+        < xs["776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b"]
+    )
+    at = tab.evaluate(
+        """(id) => {
+          const n = window.trailgraphTimeline.nodes('.mark').filter(n => n.data('model').id === id)[0];
+          const p = n.renderedPosition(), r = document.getElementById('graph').getBoundingClientRect();
+          return [r.left + p.x, r.top + p.y]; }""",
+        "776613361644:38d0221b-61e0-47d6-9c45-7eb2dc55125b",
+    )
+    tab.mouse.click(at[0], at[1])
+    panel = tab.inner_text("#panel")
+    assert "trailgraph trace 38d0221b-61e0-47d6-9c45-7eb2dc55125b" in panel
+    assert "write\nnot recorded" in panel  # the seed's CreateUser record has no readOnly: not "no"
+    _shot(tab, "activity-bob.png")
+
+
+@pytest.mark.browser
+def test_a_hostile_session_name_stays_text_in_the_timeline(
+    seed_store: EmbeddedStore, tab: Any, tmp_path: Path
+) -> None:
+    rows = copy.deepcopy(_activity(seed_store, BOB))
+    for row in rows:
+        row["sessionArn"] = f"arn:aws:sts::776613361644:assumed-role/admin/{HOSTILE}"
+        row["eventName"] = HOSTILE
+    text = render_timeline(rows, HOSTILE)
+    assert text.count("<script") == 3 and text.count("</script>") == 3
+    page = tmp_path / "evil.html"
+    page.write_text(text, encoding="utf-8")
+    assert _open(tab, page) == []
+    assert tab.evaluate("() => document.body.dataset.pwned") is None
+    assert tab.evaluate("() => document.scripts.length") == 3
+    assert HOSTILE in tab.inner_text("#title")
