@@ -436,17 +436,11 @@ class EmbeddedStore:
 
     def _path_back(self, key: str) -> list[dict[str, Any]]:
         """The nodes from a session's origin to the session (the trace path, read by indexed steps)."""
-        from trailgraph.twins import path_in_edge, walk_back
+        from trailgraph.twins import walk_back
 
         g = nx.MultiDiGraph()
         self._add_node(g, key)
-        step: str | None = key
-        for _ in range(MAX_DEPTH):
-            if step is None:
-                break
-            self._add_in_edges(g, step)
-            found = path_in_edge(g, step)
-            step = found[0] if found else None
+        self._add_paths_back(g, key)
         keys, _rels = walk_back(g, key)
         return [dict(g.nodes[k]) for k in keys]
 
@@ -727,6 +721,19 @@ class EmbeddedStore:
             found = path_in_edge(g, step)
             step = found[0] if found else None
 
+    def _add_starts(self, g: nx.MultiDiGraph, principal: str) -> None:
+        """The principal's start nodes, and the KEY_OF edges of its access key (what `_starts` reads)."""
+        for label, node_id, props in self.start_nodes(principal):
+            g.add_node(f"{label}:{node_id}", label=label, id=node_id, **props)
+        access_key = f"AccessKey:{principal}"
+        if access_key in g:
+            for dst_label, dst in self.db.execute(
+                "SELECT dst_label, dst FROM edges WHERE type = 'KEY_OF' AND src = ? "
+                "AND src_label = 'AccessKey'",
+                (principal,),
+            ):
+                g.add_edge(access_key, f"{dst_label}:{dst}", key="KEY_OF", type="KEY_OF")
+
     def reach_graph(self, principal: str) -> nx.MultiDiGraph:
         """The part of the graph `activity` and `timeline` read: the principal's start nodes, everything
         reachable forward from them on the trace path (read off the edges' source index, in the order the
@@ -734,16 +741,7 @@ class EmbeddedStore:
         from trailgraph.twins import _starts
 
         g = nx.MultiDiGraph()
-        for label, node_id, props in self.start_nodes(principal):
-            g.add_node(f"{label}:{node_id}", label=label, id=node_id, **props)
-        access_key = f"AccessKey:{principal}"
-        if access_key in g:
-            for dst_label, dst in self.db.execute(
-                "SELECT dst_label, dst FROM edges "
-                "WHERE src_label = 'AccessKey' AND src = ? AND type = 'KEY_OF'",
-                (principal,),
-            ):
-                g.add_edge(access_key, f"{dst_label}:{dst}", key="KEY_OF", type="KEY_OF")
+        self._add_starts(g, principal)
         frontier = sorted(set(_starts(g, principal)) | set(_starts(g, principal, users_first=False)))
         reached = set(frontier)
         while frontier:
@@ -765,16 +763,7 @@ class EmbeddedStore:
         principal = params.get("principal")
         starts: set[str] | None = None
         if isinstance(principal, str):
-            for label, node_id, props in self.start_nodes(principal):
-                g.add_node(f"{label}:{node_id}", label=label, id=node_id, **props)
-            access_key = f"AccessKey:{principal}"
-            if access_key in g:
-                for dst_label, dst in self.db.execute(
-                    "SELECT dst_label, dst FROM edges WHERE type = 'KEY_OF' AND src = ? "
-                    "AND src_label = 'AccessKey'",
-                    (principal,),
-                ):
-                    g.add_edge(access_key, f"{dst_label}:{dst}", key="KEY_OF", type="KEY_OF")
+            self._add_starts(g, principal)
             starts = set(_starts(g, principal))
         elif principal is not None:
             return g
