@@ -7,6 +7,8 @@
 // param until: only calls made, and sessions created, at or before this UTC time; null for no upper
 //          bound (example: 2020-09-18T00:00:00Z)
 // param account: only the gaps this account's logs would fill; null for all (example: 203016562928)
+// reads: the dead ends only (cross-account callers, unknown callers, sessions with depth 0 and no
+//          link) and, through the kept attribution (BEHIND), the sessions and calls behind each.
 // returns: one row per (missing account, reason): reason (cross-account caller, the session's link
 //          status: missing, unmatched-key or ambiguous, or no identity), counts of dead ends, calls
 //          and sessions affected, first and last affected call time, and up to 5 examples each of
@@ -17,15 +19,24 @@
 CALL () {
   MATCH (o:AccountPrincipal) RETURN o
   UNION
-  MATCH (o:Session) RETURN o
+  MATCH (o:ExternalIdentity {type: 'Unknown'}) RETURN o
   UNION
-  MATCH (o:ExternalIdentity) WHERE o.type = 'Unknown' RETURN o
+  MATCH (o:Session {depth: 0}) WHERE o.complete = false RETURN o
 }
-WITH o WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
-MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(x)
+CALL (o) {
+  RETURN o AS s
+  UNION
+  MATCH (o)-[:BEHIND]->(s:Session) RETURN s
+}
+CALL (s) {
+  RETURN s AS x, null AS q
+  UNION
+  MATCH q = (s)-[:PERFORMED]->(:APICall)-[:COPIED_TO*0..1]->(x:APICall) RETURN x, q
+}
+WITH o, x, q
 WHERE (x:APICall AND ($since IS NULL OR x.eventTime >= $since) AND ($until IS NULL OR x.eventTime <= $until))
    OR (x:Session AND ($since IS NULL OR x.creationDate >= $since) AND ($until IS NULL OR x.creationDate <= $until))
-WITH q, o, x,
+WITH o, x, q,
      CASE WHEN o:ExternalIdentity THEN o.provider ELSE o.account END AS missingAccount,
      CASE WHEN o:AccountPrincipal THEN 'cross-account caller'
           WHEN o:Session THEN coalesce(o.link, 'missing')
