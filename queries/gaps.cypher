@@ -7,6 +7,8 @@
 // param until: only calls made, and sessions created, at or before this UTC time; null for no upper
 //          bound (example: 2020-09-18T00:00:00Z)
 // param account: only the gaps this account's logs would fill; null for all (example: 203016562928)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
 // reads: the dead ends only (cross-account callers, unknown callers, sessions with depth 0 and no
 //          link) and, through the kept attribution (BEHIND), the sessions and calls behind each.
 // returns: one row per (missing account, reason): reason (cross-account caller, the session's link
@@ -16,6 +18,7 @@
 // example: :param since => null
 //          :param until => null
 //          :param account => null
+//          :param draw => true
 CALL () {
   MATCH (o:AccountPrincipal) RETURN o
   UNION
@@ -63,7 +66,7 @@ CALL (seen) {
   ORDER BY t, d LIMIT 5
   RETURN collect(d) AS exampleDeadEnds
 }
-RETURN p,
+RETURN CASE WHEN coalesce($draw, true) THEN p END AS p,
        missingAccount AS account,
        reason,
        deadEnds,
