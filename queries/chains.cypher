@@ -9,6 +9,8 @@
 // param until: keep chains with an issuing STS call at or before this UTC time; null for no upper
 //          bound (example: 2020-09-18T00:00:00Z)
 // param account: keep chains with a session in this AWS account; null for all (example: 776613361644)
+// param limit: at most this many chains, in the order below (longest first); null for all
+//          (example: 50)
 // param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
 //          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
 // reads: only sessions whose kept attribution puts a session before them (depth 2 or more, or 1
@@ -22,6 +24,7 @@
 //          :param since => null
 //          :param until => null
 //          :param account => null
+//          :param limit => 50
 //          :param draw => true
 MATCH (last:Session)
 WHERE last.depth >= 1 AND (last.depth >= 2 OR last.originLabel = 'Session')
@@ -72,3 +75,4 @@ RETURN CASE WHEN coalesce($draw, true) THEN [q, c] END AS p,
                                  rule: x.rule, confidence: x.confidence,
                                  evidence: coalesce(x.evidence, [])}] AS rels
 ORDER BY hops DESC, firstAt, startSession, endSession, origin
+LIMIT coalesce($limit, 4611686018427387904)

@@ -57,6 +57,9 @@ def _windows(g: nx.MultiDiGraph) -> list[Params]:
     ]
 
 
+CHAINS_ALL: Params = {"crossAccountOnly": None, "minHops": None, "account": None, "limit": None}
+
+
 def param_sets(g: nx.MultiDiGraph) -> list[tuple[str, Params]]:
     """Every canned query with parameters drawn from the graph."""
     windows = _windows(g)
@@ -103,6 +106,8 @@ def param_sets(g: nx.MultiDiGraph) -> list[tuple[str, Params]]:
             sets.append(
                 ("chains", {"crossAccountOnly": cross, "minHops": hops, **w, "account": chain_account})
             )
+        for limit in (1, 2, 3):
+            sets.append(("chains", {**CHAINS_ALL, **w, "limit": limit}))
     for event_id in [*sorted({d["eventId"] for d in _nodes(g, "APICall")}), "no-such-event"]:
         sets.append(("trace", {"eventId": event_id}))
     sets += [("find", p) for p in find_params(g, windows, accounts, sorted(principals | sessions))]

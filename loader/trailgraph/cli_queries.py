@@ -596,6 +596,14 @@ def who_used(
 @click.option(
     "--account", metavar="ACCOUNT_ID", default=None, help="Only chains with a session in this account."
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    metavar="N",
+    help="At most N chains, the longest first; 0 for all (an organisation has tens of thousands).",
+)
 @format_option(pictures=True)
 @output_option
 @backend_options
@@ -607,6 +615,7 @@ def chains(
     since: str | None,
     until: str | None,
     account: str | None,
+    limit: int,
     fmt: str,
     output: str | None,
 ) -> int:
@@ -620,6 +629,7 @@ def chains(
     Examples:
       trailgraph chains
       trailgraph chains --cross-account-only --min-hops 2 --since 30d
+      trailgraph chains --limit 0 --format jsonl > all-chains.jsonl
       trailgraph chains --format html -o chains.html
 
     Exit status: 0 (also when there is no chain), 3 store errors.
@@ -629,8 +639,18 @@ def chains(
         "minHops": min_hops,
         **window(since, until),
         "account": account,
+        "limit": limit + 1 if limit else None,  # one more, to say whether there are more
     }
-    return _answer(store, "chains", params, fmt, output, title="role chains", subject=None)
+    more: list[bool] = []
+
+    def trim(rows: list[Row]) -> list[Row]:
+        more.append(bool(limit) and len(rows) > limit)
+        return rows[:limit] if limit else rows
+
+    code = _answer(store, "chains", params, fmt, output, title="role chains", subject=None, post=trim)
+    if limit and any(more):
+        err.print(f"[dim]the {limit} longest chains; --limit 0 lists them all[/dim]")
+    return code
 
 
 @main.command()
@@ -900,7 +920,7 @@ def run_query(store: GraphStore, name: str, pairs: tuple[str, ...], fmt: str, ou
                 f"eventName is not a regular expression: {exc}", param_hint="--param"
             ) from exc
     if (
-        name == "find"
+        name in ("find", "chains")
         and params.get("limit") is not None
         and not (
             isinstance(params["limit"], int) and not isinstance(params["limit"], bool) and params["limit"] > 0

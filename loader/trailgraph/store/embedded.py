@@ -206,6 +206,25 @@ def _chunks(items: list[Any]) -> list[list[Any]]:
     return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
 
 
+class _PathsBack:
+    """Paths back from sessions, read by indexed steps into one graph for a whole re-attribution: the
+    sessions a link re-decides share their upper paths (one user, one chain), read once. Safe because
+    re-attribution writes only kept properties and BEHIND edges, which no path reads."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store, self.g, self.expanded = store, nx.MultiDiGraph(), set[str]()
+
+    def path(self, key: str) -> list[dict[str, Any]]:
+        """The nodes from a session's origin to the session."""
+        from trailgraph.twins import walk_back
+
+        if key not in self.g:
+            self.store._add_node(self.g, key)
+        self.store._add_paths_back(self.g, key, self.expanded)
+        keys, _rels = walk_back(self.g, key)
+        return [dict(self.g.nodes[k]) for k in keys]
+
+
 class EmbeddedStore:
     backend = "embedded"
 
@@ -416,6 +435,7 @@ class EmbeddedStore:
         """Keep the attribution of every session in these slots current, and of the sessions they issued,
         level by level (what a link decides can complete a whole chain below it)."""
         done: set[str] = set()
+        read = _PathsBack(self)
         for _ in range(MAX_DEPTH):
             slots -= done
             if not slots:
@@ -424,7 +444,7 @@ class EmbeddedStore:
             batch, changed = GraphBatch(), []
             sessions = self._select(_BY_LOOKUP.format(field="slot", label="Session"), sorted(slots))
             for session in sessions:
-                decided = kept_attribution(self._path_back(f"Session:{session['id']}"), session)
+                decided = kept_attribution(read.path(f"Session:{session['id']}"), session)
                 if decided is not None:
                     batch.merge(decided)
                     changed.append(f"Session:{session['id']}")
@@ -433,16 +453,6 @@ class EmbeddedStore:
             self._replace({f"attr:{k.partition(':')[2]}" for k in changed}, batch)
             issued = self._select(_BY_LOOKUP.format(field="issuerActor", label="APICall"), changed)
             slots = {c["issuedSlot"] for c in issued if isinstance(c.get("issuedSlot"), str)}
-
-    def _path_back(self, key: str) -> list[dict[str, Any]]:
-        """The nodes from a session's origin to the session (the trace path, read by indexed steps)."""
-        from trailgraph.twins import walk_back
-
-        g = nx.MultiDiGraph()
-        self._add_node(g, key)
-        self._add_paths_back(g, key)
-        keys, _rels = walk_back(g, key)
-        return [dict(g.nodes[k]) for k in keys]
 
     def ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
         """Merge the batch and re-decide, in the same transaction, every linker group whose facts it
@@ -757,7 +767,9 @@ class EmbeddedStore:
     def gaps_graph(self) -> nx.MultiDiGraph:
         """The part of the graph `gaps` reads: the dead ends (cross-account callers, unknown callers,
         sessions of kept depth 0, off the label and depth indexes), the sessions behind each (BEHIND),
-        and their calls and the calls' copies. It grows with what the gaps hide, not with the store."""
+        and their calls and the calls' copies. It grows with what the gaps hide, not with the store;
+        sessions and calls carry only the properties `gaps` reads (a call's full JSON costs more to
+        decode than the rest of the answer)."""
         g = nx.MultiDiGraph()
         q = "SELECT label, id, props FROM nodes WHERE "
         rows = [
@@ -767,27 +779,90 @@ class EmbeddedStore:
         ]
         for label, node_id, props in rows:
             g.add_node(f"{label}:{node_id}", label=label, id=node_id, **orjson.loads(props))
-        for dead in sorted(g.nodes):
-            for principal in [dead, *self._add_out_edges(g, dead, "BEHIND")]:
-                for call in self._add_out_edges(g, principal, "PERFORMED"):
-                    self._add_out_edges(g, call, "COPIED_TO")
+        dead_ends = sorted(g.nodes)
+        behind = self._lean_out(g, dead_ends, "BEHIND", ("creationDate", "depth"))
+        calls = self._lean_out(g, dead_ends + behind, "PERFORMED", ("eventTime", "eventId"))
+        self._lean_out(g, calls, "COPIED_TO", ("eventTime", "eventId"))
         return g
 
-    def chains_graph(self) -> nx.MultiDiGraph:
-        """The part of the graph `chains` reads: the sessions the kept attribution puts behind another
-        session (off the depth index) and their paths back. It grows with the chains, not the store."""
-        g = nx.MultiDiGraph()
+    def _lean_out(
+        self, g: nx.MultiDiGraph, sources: list[str], etype: str, props: tuple[str, str]
+    ) -> list[str]:
+        """The `etype` edges out of `sources` into `g`, their targets carrying only `props`: a few
+        statements per thousand sources (one each would cost more than the answer)."""
+        by_label: dict[str, list[str]] = {}
+        for key in sources:
+            label, _, node_id = key.partition(":")
+            by_label.setdefault(label, []).append(node_id)
+        found: list[str] = []
+        for label, ids in sorted(by_label.items()):
+            for chunk in _chunks(sorted(set(ids))):
+                rows = self.db.execute(
+                    f"SELECT e.src, e.dst_label, e.dst, json_extract(nodes.props, '$.{props[0]}'), "
+                    f"json_extract(nodes.props, '$.{props[1]}') "
+                    "FROM edges e JOIN nodes ON nodes.label = e.dst_label AND nodes.id = e.dst "
+                    f"WHERE e.src_label = ? AND e.src IN ({','.join('?' * len(chunk))}) AND e.type = ? "
+                    "ORDER BY e.src, e.dst_label, e.dst",
+                    (label, *chunk, etype),
+                )
+                for src, dst_label, dst, a, b in rows:
+                    key = f"{dst_label}:{dst}"
+                    if key not in g:
+                        g.add_node(key, label=dst_label, id=dst, **{props[0]: a, props[1]: b})
+                    g.add_edge(f"{label}:{src}", key, key=etype, type=etype)
+                    found.append(key)
+        return found
+
+    def chains_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
+        """The part of the graph `chains` reads, in two steps. First the chain structure only: the
+        sessions the kept attribution puts behind another session (off the depth index) with their
+        accounts, the calls that issued them with their times, and who made those calls; `chain_ends`
+        picks the chains of the answer from it. Then, for those chains alone, the whole path back.
+        So `--limit 50` reads the structure of every chain but the details of fifty."""
+        from trailgraph.twins import chain_ends
+
+        lean = nx.MultiDiGraph()
         depth, origin = _json_prop("depth"), _json_prop("originLabel")
-        q = "SELECT label, id, props FROM nodes WHERE label = 'Session' AND "
-        rows = [
-            *self._node_rows(q + f"{depth} >= 2", ()),
-            *self._node_rows(q + f"{depth} = 1 AND {origin} = 'Session'", ()),
-        ]
-        for label, node_id, props in rows:
-            g.add_node(f"{label}:{node_id}", label=label, id=node_id, **orjson.loads(props))
+        q = f"SELECT id, {_json_prop('account')}, {depth}, {origin} FROM nodes WHERE label = 'Session' AND "
+        for where in (f"{depth} >= 2", f"{depth} = 1 AND {origin} = 'Session'"):
+            for node_id, account, d, o in self.db.execute(q + where):
+                lean.add_node(
+                    f"Session:{node_id}", label="Session", id=node_id, account=account, depth=d, originLabel=o
+                )
+        callers: set[str] = set()
+        for chunk in _chunks(sorted(lean.nodes)):
+            ids = [k.partition(":")[2] for k in chunk]
+            for session, call, time, event_id, src_label, src in self.db.execute(
+                "SELECT i.dst, i.src, json_extract(nodes.props, '$.eventTime'), "
+                "json_extract(nodes.props, '$.eventId'), p.src_label, p.src "
+                "FROM edges i JOIN nodes ON nodes.label = 'APICall' AND nodes.id = i.src "
+                "LEFT JOIN edges p ON p.dst_label = 'APICall' AND p.dst = i.src AND p.type = 'PERFORMED' "
+                f"WHERE i.dst_label = 'Session' AND i.dst IN ({','.join('?' * len(ids))}) "
+                "AND i.type = 'ISSUED' AND i.src_label = 'APICall'",
+                ids,
+            ):
+                key = f"APICall:{call}"
+                lean.add_node(key, label="APICall", id=call, eventTime=time, eventId=event_id)
+                lean.add_edge(key, f"Session:{session}", key="ISSUED", type="ISSUED")
+                if src is not None:
+                    caller = f"{src_label}:{src}"
+                    if caller not in lean:
+                        lean.add_node(caller, label=src_label, id=src)
+                        callers.add(caller)
+                    lean.add_edge(caller, key, key="PERFORMED", type="PERFORMED")
+        first_ids = sorted(k.partition(":")[2] for k in callers if k.startswith("Session:"))
+        for chunk in _chunks(first_ids):
+            for node_id, account in self.db.execute(
+                f"SELECT id, {_json_prop('account')} FROM nodes WHERE label = 'Session' "
+                f"AND id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
+                lean.nodes[f"Session:{node_id}"]["account"] = account
+        g = nx.MultiDiGraph()
         expanded: set[str] = set()
-        for key in sorted(g.nodes):
-            self._add_paths_back(g, key, expanded)
+        for _first, last in chain_ends(lean, params):
+            self._add_node(g, last)
+            self._add_paths_back(g, last, expanded)
         return g
 
     def key_graph(self, key_id: str) -> nx.MultiDiGraph:
@@ -866,7 +941,7 @@ class EmbeddedStore:
         if query == "gaps":
             return self.gaps_graph()
         if query == "chains":
-            return self.chains_graph()
+            return self.chains_graph(params)
         if query == "key" and "accessKeyId" in text:
             return self.key_graph(text["accessKeyId"])
         if query == "who-used" and "roleArn" in text:

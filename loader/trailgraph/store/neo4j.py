@@ -392,9 +392,11 @@ class Neo4jStore:
         self._execute(batch, pre)
 
     def run(self, query: str, params: dict[str, Any]) -> list[Row]:
-        from trailgraph.queries_catalog import DRAW_COLUMN, cypher_text
+        from trailgraph.queries_catalog import DRAW_COLUMN, catalog, cypher_text
 
-        rows = self.cypher(cypher_text(query), {**params, "draw": False})  # the rows, not the picture
+        # an optional parameter left out reads as null, as in the twins; the rows, never the picture
+        given = {**dict.fromkeys(catalog()[query].params), **params, "draw": False}
+        rows = self.cypher(cypher_text(query), given)
         for row in rows:
             row.pop(DRAW_COLUMN, None)
         return rows
