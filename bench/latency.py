@@ -59,6 +59,10 @@ def draw(db: EmbeddedStore, label: str, k: int, rng: random.Random, column: str 
     return rng.sample(values, min(k, len(values)))
 
 
+CLI_DEFAULTS = {"chains": {"limit": 50}, "find": {"limit": 50}}
+"""What the CLI passes when nothing is given (`chains --limit 0` asks for every chain)."""
+
+
 def param_sets(db: EmbeddedStore, samples: int, seed: int) -> dict[str, list[dict[str, Any]]]:
     rng = random.Random(seed)
     sets: dict[str, list[dict[str, Any]]] = {}
@@ -74,8 +78,8 @@ def param_sets(db: EmbeddedStore, samples: int, seed: int) -> dict[str, list[dic
         if name in draws:
             param, values = draws[name]
             sets[name] = [{**blank, param: v} for v in values]
-        else:
-            sets[name] = [blank] * samples  # a whole-trail summary: the same question, asked again
+        else:  # a whole-trail summary, as the CLI asks it (its default limit): the same, asked again
+            sets[name] = [{**blank, **CLI_DEFAULTS.get(name, {})}] * samples
     return sets
 
 
