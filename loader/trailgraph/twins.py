@@ -378,57 +378,73 @@ def chained(d: dict[str, Any]) -> bool:
     return isinstance(depth, int) and (depth >= 2 or (depth == 1 and d.get("originLabel") == "Session"))
 
 
-def _issuing_session(g: nx.MultiDiGraph, session: str) -> str | None:
-    """`(p:Session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(session)`: p, or None."""
+def _issuer(g: nx.MultiDiGraph, session: str) -> tuple[str, str] | None:
+    """`(p:Session)-[:PERFORMED]->(c:APICall)-[:ISSUED]->(session)`: (p, c), or None."""
     for call, keyed in g._pred[session].items():
         if "ISSUED" in keyed and _label(g, call) == "APICall":
             for src, types in g._pred[call].items():
                 if "PERFORMED" in types and _label(g, src) == "Session":
-                    return str(src)
+                    return str(src), str(call)
     return None
+
+
+ChainLinks = dict[str, tuple[str, Any]]
+"""A chained session's key -> (the key of the session whose call issued it, that call's eventTime)."""
+
+
+def chain_links(g: nx.MultiDiGraph) -> tuple[ChainLinks, dict[str, Any]]:
+    """The chain structure of `g`: every chained session's link, and the accounts of the sessions."""
+    links: ChainLinks = {}
+    accounts: dict[str, Any] = {}
+    for s, d in g.nodes(data=True):
+        if d.get("label") == "Session" and chained(d) and (found := _issuer(g, s)) is not None:
+            parent, call = found
+            links[s] = (parent, g.nodes[call].get("eventTime"))
+            accounts[s], accounts[parent] = d.get("account"), g.nodes[parent].get("account")
+    return links, accounts
 
 
 def _int_at_least(value: int, bound: Any) -> bool:
     return isinstance(bound, int) and not isinstance(bound, bool) and value >= bound
 
 
-def chain_ends(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (first, last) sessions of each chain chains.cypher keeps, in its order, at most `limit`: what
-    the answer needs from every chain (sessions' accounts, calls' times), before any row is built."""
+def chain_ends(links: ChainLinks, accounts: dict[str, Any], params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (first, last) sessions of each chain chains.cypher keeps, in its order, at most `limit`:
+    decided on the chain structure alone (who issued whom, when, in which account), before any row
+    is built, so a store can read the details of the chains shown only."""
     min_hops = _first(params.get("minHops"), 1)
     cross_only = bool(_first(params.get("crossAccountOnly"), False))
     account, limit = params.get("account"), params.get("limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         return []
-    parent: dict[str, str] = {}
-    for s, d in g.nodes(data=True):
-        if d.get("label") == "Session" and chained(d) and (p := _issuing_session(g, s)) is not None:
-            parent[s] = p
     kept: list[tuple[Any, ...]] = []
-    for last in set(parent) - set(parent.values()):
-        first = last
-        while first in parent:
-            first = parent[first]
-        okeys, orels = walk_back(g, last, 120)
-        keys, rels = okeys[okeys.index(first) :], orels[okeys.index(first) :]
-        accounts = [g.nodes[k].get("account") for k in _where(g, keys, "Session")]
-        times = [g.nodes[k].get("eventTime") for k in _where(g, keys, "APICall")]
-        hops = sum(1 for r in rels if r["type"] == "ISSUED")
-        cross = any(a is not None and b is not None and a != b for a, b in pairwise(accounts))
-        if not _int_at_least(hops, min_hops) or (cross_only and not cross):
+    for last in set(links) - {parent for parent, _at in links.values()}:
+        chain, times = [last], []
+        while chain[-1] in links and len(chain) <= 40:
+            parent, at = links[chain[-1]]
+            chain.append(parent)
+            times.append(at)
+        chain.reverse()
+        times.reverse()
+        on = [accounts.get(s) for s in chain]
+        cross = any(a is not None and b is not None and a != b for a, b in pairwise(on))
+        if not _int_at_least(len(times), min_hops) or (cross_only and not cross):
             continue
         if not any(in_window(time, params) for time in times):
             continue
-        if account is not None and account not in accounts:
+        if account is not None and account not in on:
             continue
-        kept.append((-hops, _asc(times[0]), g.nodes[first]["id"], g.nodes[last]["id"], first, last))
+        first = chain[0]
+        kept.append(
+            (-len(times), _asc(times[0]), first.partition(":")[2], last.partition(":")[2], first, last)
+        )
     kept.sort()  # (start, end) names one chain: the origin, last in the Cypher ORDER BY, never decides
     return [(k[-2], k[-1]) for k in kept[:limit]]
 
 
 def chains(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
-    for first, last in chain_ends(g, params):
+    for first, last in chain_ends(*chain_links(g), params):
         okeys, orels = walk_back(g, last, 120)
         keys, rels = okeys[okeys.index(first) :], orels[okeys.index(first) :]
         sessions = [g.nodes[k] for k in _where(g, keys, "Session")]

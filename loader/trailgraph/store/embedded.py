@@ -814,53 +814,41 @@ class EmbeddedStore:
         return found
 
     def chains_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
-        """The part of the graph `chains` reads, in two steps. First the chain structure only: the
-        sessions the kept attribution puts behind another session (off the depth index) with their
-        accounts, the calls that issued them with their times, and who made those calls; `chain_ends`
-        picks the chains of the answer from it. Then, for those chains alone, the whole path back.
-        So `--limit 50` reads the structure of every chain but the details of fifty."""
-        from trailgraph.twins import chain_ends
+        """The part of the graph `chains` reads, in two steps. First the chain structure alone, in plain
+        dicts: the sessions the kept attribution puts behind another session (off the depth index),
+        who issued each and when, and the sessions' accounts; `chain_ends` picks the answer's chains
+        from it. Then, for those chains only, the whole path back. So `--limit 50` reads every chain's
+        structure but the details of fifty."""
+        from trailgraph.twins import ChainLinks, chain_ends
 
-        lean = nx.MultiDiGraph()
         depth, origin = _json_prop("depth"), _json_prop("originLabel")
-        q = f"SELECT id, {_json_prop('account')}, {depth}, {origin} FROM nodes WHERE label = 'Session' AND "
+        accounts: dict[str, Any] = {}
+        q = f"SELECT id, {_json_prop('account')} FROM nodes WHERE label = 'Session' AND "
         for where in (f"{depth} >= 2", f"{depth} = 1 AND {origin} = 'Session'"):
-            for node_id, account, d, o in self.db.execute(q + where):
-                lean.add_node(
-                    f"Session:{node_id}", label="Session", id=node_id, account=account, depth=d, originLabel=o
-                )
-        callers: set[str] = set()
-        for chunk in _chunks(sorted(lean.nodes)):
+            accounts.update(
+                (f"Session:{node_id}", account) for node_id, account in self.db.execute(q + where)
+            )
+        links: ChainLinks = {}
+        for chunk in _chunks(sorted(accounts)):
             ids = [k.partition(":")[2] for k in chunk]
-            for session, call, time, event_id, src_label, src in self.db.execute(
-                "SELECT i.dst, i.src, json_extract(nodes.props, '$.eventTime'), "
-                "json_extract(nodes.props, '$.eventId'), p.src_label, p.src "
-                "FROM edges i JOIN nodes ON nodes.label = 'APICall' AND nodes.id = i.src "
-                "LEFT JOIN edges p ON p.dst_label = 'APICall' AND p.dst = i.src AND p.type = 'PERFORMED' "
+            for session, time, parent in self.db.execute(
+                "SELECT i.dst, json_extract(nodes.props, '$.eventTime'), p.src "
+                # CROSS JOIN keeps this order: left to itself, SQLite reads every edge of every session
+                "FROM edges i CROSS JOIN nodes ON nodes.label = 'APICall' AND nodes.id = i.src "
+                "CROSS JOIN edges p ON p.dst_label = 'APICall' AND p.dst = i.src AND p.type = 'PERFORMED' "
+                "AND p.src_label = 'Session' "
                 f"WHERE i.dst_label = 'Session' AND i.dst IN ({','.join('?' * len(ids))}) "
                 "AND i.type = 'ISSUED' AND i.src_label = 'APICall'",
                 ids,
             ):
-                key = f"APICall:{call}"
-                lean.add_node(key, label="APICall", id=call, eventTime=time, eventId=event_id)
-                lean.add_edge(key, f"Session:{session}", key="ISSUED", type="ISSUED")
-                if src is not None:
-                    caller = f"{src_label}:{src}"
-                    if caller not in lean:
-                        lean.add_node(caller, label=src_label, id=src)
-                        callers.add(caller)
-                    lean.add_edge(caller, key, key="PERFORMED", type="PERFORMED")
-        first_ids = sorted(k.partition(":")[2] for k in callers if k.startswith("Session:"))
-        for chunk in _chunks(first_ids):
-            for node_id, account in self.db.execute(
-                f"SELECT id, {_json_prop('account')} FROM nodes WHERE label = 'Session' "
-                f"AND id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ):
-                lean.nodes[f"Session:{node_id}"]["account"] = account
+                links[f"Session:{session}"] = (f"Session:{parent}", time)
+        firsts = sorted({parent for parent, _at in links.values()} - accounts.keys())
+        for chunk in _chunks([k.partition(":")[2] for k in firsts]):
+            for node_id, account in self.db.execute(f"{q} id IN ({','.join('?' * len(chunk))})", chunk):
+                accounts[f"Session:{node_id}"] = account
         g = nx.MultiDiGraph()
         expanded: set[str] = set()
-        for _first, last in chain_ends(lean, params):
+        for _first, last in chain_ends(links, accounts, params):
             self._add_node(g, last)
             self._add_paths_back(g, last, expanded)
         return g
