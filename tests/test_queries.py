@@ -99,6 +99,7 @@ def param_sets(g: nx.MultiDiGraph) -> list[tuple[str, Params]]:
     for w in windows:
         for gap_account in [None, *accounts]:
             sets.append(("gaps", {**w, "account": gap_account}))
+            sets.append(("map", {**w, "account": gap_account}))
         for cross, hops, chain_account in chain_filters:
             sets.append(
                 ("chains", {"crossAccountOnly": cross, "minHops": hops, **w, "account": chain_account})
@@ -154,7 +155,7 @@ def assert_same_rows(embedded: EmbeddedStore, neo4j: Neo4jStore) -> dict[str, in
     for name, params in param_sets(embedded.graph()):
         twin, cypher = embedded.run(name, params), neo4j.run(name, params)
         if (
-            name in ("find", "activity", "timeline", "who-used")
+            name in ("find", "activity", "timeline", "who-used", "map")
             and run_twin(embedded.graph(), name, params) != twin
         ):
             differences.append(f"{name} {params}: the indexed read differs from the twin on the whole graph")
@@ -334,7 +335,7 @@ def example_params(text: str) -> dict[str, str]:
 
 def test_every_cypher_file_documents_itself_and_has_a_twin() -> None:
     queries = catalog()
-    assert {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline", "find"} <= set(queries)
+    assert {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline", "find", "map"} <= set(queries)
     assert set(queries) == set(TWINS)
     for name, query in queries.items():
         assert query.purpose and query.returns, name
