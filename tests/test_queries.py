@@ -335,7 +335,8 @@ def example_params(text: str) -> dict[str, str]:
 
 def test_every_cypher_file_documents_itself_and_has_a_twin() -> None:
     queries = catalog()
-    assert {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline", "find", "map"} <= set(queries)
+    expected = {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline", "find", "map"}
+    assert expected <= set(queries)
     assert set(queries) == set(TWINS)
     for name, query in queries.items():
         assert query.purpose and query.returns, name
