@@ -9,19 +9,22 @@ every canned query of `trailgraph.queries_catalog.catalog()` is run with paramet
 (seeded): event ids for `trace`, IAM users for `activity` and `timeline`, roles for `who-used`, access
 keys for `key`, all accounts (null) for `chains` and `gaps`.
 
-Embedded `trace` is measured three ways: cold (a new store object: open the file, then the first trace,
-which reads the call and walks its path with indexed reads), warm (more traces on that object), and on
-the whole graph once it is loaded into networkx (what every other embedded query needs; its load time is
-the "graph load" row). Neo4j rows are warm (the first query of each kind is reported separately). Every
-time is the median and p99 of wall-clock milliseconds, client included.
+Embedded `trace` is measured cold (a new store object: open the file, then the first trace, which reads
+the call and walks its path with indexed reads) and warm (more traces on that object); every other
+query reads only the part of the store its answer needs (`EmbeddedStore.run`), never the whole graph.
+Neo4j rows are warm (the first query of each kind is reported separately) and leave out the Browser
+path column, as the CLI does. Every time is the median and p99 of wall-clock milliseconds, client
+included; `rows` is the median answer size, so a time that grows with its answer shows as such.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -72,7 +75,7 @@ def param_sets(db: EmbeddedStore, samples: int, seed: int) -> dict[str, list[dic
             param, values = draws[name]
             sets[name] = [{**blank, param: v} for v in values]
         else:
-            sets[name] = [blank]
+            sets[name] = [blank] * samples  # a whole-trail summary: the same question, asked again
     return sets
 
 
@@ -105,24 +108,66 @@ def embedded_latency(db_path: Path, sets: dict[str, list[dict[str, Any]]], limit
     out["trace cold (open + first trace)"] = cold
     store = EmbeddedStore(db_path)
     out["trace warm (indexed walk)"] = [timed(trace_events, store, [e])[0] for e in ids]
-    if set(sets) == {"trace"}:
-        store.close()
-        return out  # trace only: no whole-graph load (at 10M it does not fit in memory)
-    started = time.perf_counter()
-    store.graph()
-    out["graph load (whole store into networkx)"] = [ms(time.perf_counter() - started)]
-    out["trace on the loaded graph"] = [timed(trace_events, store, [e])[0] for e in ids]
     for name, params in sets.items():
         if name == "trace":
             continue
         times: list[float] = []
+        sizes: list[float] = []
         budget = time.perf_counter() + limit_s
         for p in params:
-            times.append(timed(store.run, name, p)[0])
+            took, rows = timed(store.run, name, p)
+            times.append(took)
+            sizes.append(len(rows))
             if time.perf_counter() > budget:
                 break
         out[name] = times
+        out[name + " rows"] = sizes
     store.close()
+    return out
+
+
+_COMMANDS = {  # query -> (CLI command, the parameter given as its argument)
+    "trace": ("trace", "eventId"),
+    "activity": ("activity", "principal"),
+    "timeline": ("timeline", "principal"),
+    "who-used": ("who-used", "roleArn"),
+    "key": ("key", "accessKeyId"),
+    "chains": ("chains", None),
+    "gaps": ("gaps", None),
+    "find": ("find", None),
+}
+
+
+def cli_memory(db_path: Path, sets: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Peak RSS (MB) of one `trailgraph` process per query, answer written as JSON to /dev/null:
+    what an investigator's command costs, interpreter and imports included (GNU time's %M)."""
+    out: dict[str, Any] = {}
+    for name, (command, param) in _COMMANDS.items():
+        if name not in sets or not sets[name]:
+            continue
+        arg = [] if param is None else [str(sets[name][0][param])]
+        proc = subprocess.run(
+            [
+                "/usr/bin/time",
+                "-f",
+                "%M",
+                sys.executable,
+                "-m",
+                "trailgraph",
+                command,
+                *arg,
+                "--store",
+                str(db_path),
+                "--format",
+                "json",
+                "-o",
+                os.devnull,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        out[name] = float(proc.stderr.strip().splitlines()[-1]) / 1024
     return out
 
 
@@ -136,21 +181,27 @@ def neo4j_latency(store: Neo4jStore, sets: dict[str, list[dict[str, Any]]], limi
             continue
         text = cypher_text(name)
         times: list[float] = []
+        sizes: list[float] = []
         budget = time.perf_counter() + limit_s
         for p in params:
             started = time.perf_counter()
             try:
                 with store.driver.session(default_access_mode=neo4j.READ_ACCESS) as session:
-                    rows = [r.data() for r in session.run(neo4j.Query(text, timeout=limit_s), p)]
+                    rows = [
+                        r.data()
+                        for r in session.run(neo4j.Query(text, timeout=limit_s), {**p, "draw": False})
+                    ]
                     for row in rows:
                         row.pop(DRAW_COLUMN, None)
             except neo4j.exceptions.Neo4jError as exc:
                 out[name + " (error)"] = [f"{type(exc).__name__}: {str(exc)[:80]}"]
                 break
             times.append(ms(time.perf_counter() - started))
+            sizes.append(len(rows))
             if time.perf_counter() > budget:
                 break
         out[name] = times
+        out[name + " rows"] = sizes
     return out
 
 
@@ -165,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-neo4j", action="store_true")
     ap.add_argument("--no-embedded-queries", action="store_true", help="embedded: trace only (no graph)")
     ap.add_argument("--only", default="", help="only these canned queries, comma-separated (trace always)")
+    ap.add_argument("--memory", action="store_true", help="also the peak RSS of one CLI process per query")
     ap.add_argument("--neo4j-heap", default="2g")
     ap.add_argument("--neo4j-pagecache", default="2g")
     ap.add_argument("--bolt-port", type=int, default=7697)
@@ -202,19 +254,28 @@ def main(argv: list[str] | None = None) -> int:
             results[size] = {}
             sets_e = {"trace": sets["trace"]} if args.no_embedded_queries else sets
             results[size]["embedded"] = embedded_latency(db, sets_e, args.seconds)
+            if args.memory:
+                peaks = cli_memory(db, sets)
+                print(f"\n| {size:,} events, embedded, one CLI process | peak RSS MB |\n|---|---:|")
+                for name, mb in peaks.items():
+                    print(f"| {name} | {mb:,.0f} |")
             if server is not None:
                 bulk_import(server, db)
                 neo = Neo4jStore(*server.credentials, None)
                 results[size]["neo4j"] = neo4j_latency(neo, sets, args.seconds)
                 neo.close()
             for backend, rows in results[size].items():
-                print(f"\n| {size:,} events, {backend} | median / p99 ms | runs |")
-                print("|---|---:|---:|")
+                print(f"\n| {size:,} events, {backend} | median / p99 ms | runs | rows (median) |")
+                print("|---|---:|---:|---:|")
                 for name, values in rows.items():
+                    answers = rows.get(name + " rows")
+                    size_text = f"{statistics.median(answers):,.0f}" if answers else ""
+                    if name.endswith(" rows"):
+                        continue
                     if values and isinstance(values[0], str):
-                        print(f"| {name} | {values[0]} | |")
+                        print(f"| {name} | {values[0]} | | |")
                     else:
-                        print(f"| {name} | {stats(values)} | {len(values)} |")
+                        print(f"| {name} | {stats(values)} | {len(values)} | {size_text} |")
             sys.stdout.flush()
     finally:
         if ctx is not None:
@@ -225,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n| median ms | {' | '.join(f'{s:,}' for s in sizes)} | x ({last:,} / {first:,}) |")
         print("|---|" + "---:|" * (len(sizes) + 1))
         for backend in ("embedded", "neo4j"):
-            names = [n for n in results[first].get(backend, {}) if not n.endswith("(error)")]
+            names = [n for n in results[first].get(backend, {}) if not n.endswith(("(error)", " rows"))]
             for name in names:
                 meds = []
                 for s in sizes:

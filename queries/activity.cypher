@@ -10,6 +10,8 @@
 // param until: only sessions created and calls made at or before this UTC time; null for no upper
 //          bound (example: 2020-09-18T00:00:00Z)
 // param account: only sessions and calls in this AWS account; null for all (example: 776613361644)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
 // returns: one row per session or call reached from the principal: kind (session|call), time,
 //          depth (sessions between the principal and the row, the row's own session included),
 //          the call's event fields, eventId (for a session: the call that issued it, else the first
@@ -19,6 +21,7 @@
 //          :param since => null
 //          :param until => null
 //          :param account => null
+//          :param draw => true
 CALL () {
   MATCH (u:IAMUser {id: $principal}) RETURN u AS start
   UNION
@@ -45,7 +48,7 @@ WITH p, start, n, CASE WHEN n:APICall THEN n.eventTime ELSE n.creationDate END A
 WHERE ($since IS NULL OR time >= $since) AND ($until IS NULL OR time <= $until)
   AND ($account IS NULL OR n.account = $account)
 WITH p, start, n, time, [x IN nodes(p) WHERE x:Session] AS sessions, last(relationships(p)) AS r
-RETURN p,
+RETURN CASE WHEN coalesce($draw, true) THEN p END AS p,
        coalesce(start.arn, start.userId, start.subject, start.id) AS principal,
        CASE WHEN n:APICall THEN 'call' ELSE 'session' END AS kind,
        time,

@@ -9,6 +9,10 @@
 // param until: keep chains with an issuing STS call at or before this UTC time; null for no upper
 //          bound (example: 2020-09-18T00:00:00Z)
 // param account: keep chains with a session in this AWS account; null for all (example: 776613361644)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
+// reads: only sessions whose kept attribution puts a session before them (depth 2 or more, or 1
+//          behind a session), off the depth index, and the paths back from the chains' last sessions.
 // returns: one row per chain: hops, crossAccount, the sessions' accounts, ARNs and ids in order,
 //          the issuing calls (event ids) with how each hop was linked (via, linkedBy, confidence),
 //          the first and last hop times, the origin behind the first session (complete or not),
@@ -18,10 +22,13 @@
 //          :param since => null
 //          :param until => null
 //          :param account => null
-MATCH (first:Session)
+//          :param draw => true
+MATCH (last:Session)
+WHERE last.depth >= 1 AND (last.depth >= 2 OR last.originLabel = 'Session')
+  AND EXISTS { MATCH (:Session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(last) }
+  AND NOT EXISTS { MATCH (last)-[:PERFORMED]->(:APICall)-[:ISSUED]->(:Session) }
+MATCH c = (first:Session)-[:PERFORMED|ISSUED*2..80]->(last)
 WHERE NOT EXISTS { MATCH (:Session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(first) }
-MATCH c = (first)-[:PERFORMED|ISSUED*2..80]->(last:Session)
-WHERE NOT EXISTS { MATCH (last)-[:PERFORMED]->(:APICall)-[:ISSUED]->(:Session) }
 WITH c, first, last,
      [x IN nodes(c) WHERE x:Session] AS chainSessions,
      [x IN nodes(c) WHERE x:APICall] AS chainCalls,
@@ -36,7 +43,7 @@ WHERE size(issued) >= coalesce($minHops, 1)
   AND ($account IS NULL OR any(x IN chainSessions WHERE x.account = $account))
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(first)
 WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
-RETURN [q, c] AS p,
+RETURN CASE WHEN coalesce($draw, true) THEN [q, c] END AS p,
        size(issued) AS hops,
        crossAccount,
        [x IN chainSessions | x.account] AS accounts,

@@ -22,6 +22,8 @@
 //          (example: null)
 // param until: only calls at or before this UTC time; null for no upper bound (example: null)
 // param limit: at most this many calls, the newest; null for 50 (example: 50)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
 // returns: one row per call (per origin, if the trail forks), newest first: eventId, time, eventName,
 //          eventSource, account, region, source IP, user agent, errorCode, readOnly, the actor that
 //          made it, the origin behind it with completeness, and the path from origin to call.
@@ -38,6 +40,7 @@
 //          :param since => null
 //          :param until => null
 //          :param limit => 50
+//          :param draw => true
 CALL () {
   CALL () {
     MATCH (u:IAMUser {id: $principal}) RETURN u AS start
@@ -78,7 +81,7 @@ WITH c ORDER BY c.eventTime DESC, c.id DESC LIMIT coalesce($limit, 50)
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(c)
 WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
 WITH q, o, c, [x IN nodes(q) WHERE NOT x:APICall] AS principals
-RETURN q AS p,
+RETURN CASE WHEN coalesce($draw, true) THEN q END AS p,
        c.eventId AS eventId,
        c.eventTime AS time,
        c.eventName AS eventName,

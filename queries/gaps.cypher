@@ -7,6 +7,10 @@
 // param until: only calls made, and sessions created, at or before this UTC time; null for no upper
 //          bound (example: 2020-09-18T00:00:00Z)
 // param account: only the gaps this account's logs would fill; null for all (example: 203016562928)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
+// reads: the dead ends only (cross-account callers, unknown callers, sessions with depth 0 and no
+//          link) and, through the kept attribution (BEHIND), the sessions and calls behind each.
 // returns: one row per (missing account, reason): reason (cross-account caller, the session's link
 //          status: missing, unmatched-key or ambiguous, or no identity), counts of dead ends, calls
 //          and sessions affected, first and last affected call time, and up to 5 examples each of
@@ -14,18 +18,28 @@
 // example: :param since => null
 //          :param until => null
 //          :param account => null
+//          :param draw => true
 CALL () {
   MATCH (o:AccountPrincipal) RETURN o
   UNION
-  MATCH (o:Session) RETURN o
+  MATCH (o:ExternalIdentity {type: 'Unknown'}) RETURN o
   UNION
-  MATCH (o:ExternalIdentity) WHERE o.type = 'Unknown' RETURN o
+  MATCH (o:Session {depth: 0}) WHERE o.complete = false RETURN o
 }
-WITH o WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
-MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(x)
+CALL (o) {
+  RETURN o AS s
+  UNION
+  MATCH (o)-[:BEHIND]->(s:Session) RETURN s
+}
+CALL (s) {
+  RETURN s AS x, null AS q
+  UNION
+  MATCH q = (s)-[:PERFORMED]->(:APICall)-[:COPIED_TO*0..1]->(x:APICall) RETURN x, q
+}
+WITH o, x, q
 WHERE (x:APICall AND ($since IS NULL OR x.eventTime >= $since) AND ($until IS NULL OR x.eventTime <= $until))
    OR (x:Session AND ($since IS NULL OR x.creationDate >= $since) AND ($until IS NULL OR x.creationDate <= $until))
-WITH q, o, x,
+WITH o, x, q,
      CASE WHEN o:ExternalIdentity THEN o.provider ELSE o.account END AS missingAccount,
      CASE WHEN o:AccountPrincipal THEN 'cross-account caller'
           WHEN o:Session THEN coalesce(o.link, 'missing')
@@ -52,7 +66,7 @@ CALL (seen) {
   ORDER BY t, d LIMIT 5
   RETURN collect(d) AS exampleDeadEnds
 }
-RETURN p,
+RETURN CASE WHEN coalesce($draw, true) THEN p END AS p,
        missingAccount AS account,
        reason,
        deadEnds,

@@ -6,6 +6,8 @@
 //          bound (example: 2020-09-17T00:00:00Z)
 // param until: only calls made at or before this UTC time; null for no upper bound
 //          (example: 2020-09-18T00:00:00Z)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
 // returns: one row per call made with the key (one row with null call fields for a holder with no
 //          call in the window): the key and its kind, the holder (label, id, ARN, creation,
 //          expiration, link status), the holder's origin (complete or not), the call's event fields,
@@ -13,13 +15,14 @@
 // example: :param accessKeyId => 'ASIA3JUODO7W6YEVI655'
 //          :param since => null
 //          :param until => null
+//          :param draw => true
 MATCH (k:AccessKey {id: $accessKeyId})-[:KEY_OF]->(h)
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(h)
 WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
 OPTIONAL MATCH e = (h)-[used:PERFORMED]->(c:APICall)
   WHERE used.accessKeyId = $accessKeyId
     AND ($since IS NULL OR c.eventTime >= $since) AND ($until IS NULL OR c.eventTime <= $until)
-RETURN [q, e] AS p,
+RETURN CASE WHEN coalesce($draw, true) THEN [q, e] END AS p,
        k.id AS accessKeyId,
        k.kind AS keyKind,
        labels(h)[0] AS holderLabel,

@@ -7,6 +7,10 @@
 // param until: keep sessions created, or with calls made, at or before this UTC time; null for no
 //          upper bound (example: 2020-09-18T00:00:00Z)
 // param account: only roles in this account; null for every account (example: 776613361644)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the other columns) (example: true)
+// reads: every role and its sessions, each session's calls and the attribution it keeps (BEHIND and
+//          its properties), and one hop back: the call that issued it and that caller's role.
 // returns: one row per (role, the role whose session issued it or null, origin, first gap): the role
 //          (ARN, name, account), fromRole, the origin (id, label, type, display name, complete), the
 //          account whose logs are missing and why (incomplete ones), counts of sessions, console
@@ -16,6 +20,7 @@
 // example: :param since => null
 //          :param until => null
 //          :param account => '776613361644'
+//          :param draw => true
 MATCH r = (s:Session)-[:SESSION_OF]->(role:Role)
 WHERE $account IS NULL OR role.account = $account
 OPTIONAL MATCH (s)-[:PERFORMED]->(c:APICall)
@@ -46,7 +51,7 @@ WITH role, fromRole, s.originLabel AS originLabel, s.originId AS originId, s.ori
               lastCall: lastCall, console: coalesce(s.console = true, false),
               mfa: coalesce(s.mfa = true, false), depth: s.depth,
               issuedBy: issuedBy})[..40] AS examples,
-     collect(b)[..5] + collect(r)[..5] AS p
+     CASE WHEN coalesce($draw, true) THEN collect(b)[..5] + collect(r)[..5] END AS p
 RETURN p,
        role.id AS roleArn,
        role.name AS roleName,

@@ -9,6 +9,8 @@
 // param until: only calls made at or before this UTC time; null for no upper bound
 //          (example: 2020-09-18T00:00:00Z)
 // param account: only calls recorded in this AWS account; null for all (example: 776613361644)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
 // returns: one row per call (each once), oldest first: time, the event fields, the actor that made it
 //          and its session, the origin behind it, and the path from origin to call as compact node
 //          and edge maps.
@@ -16,6 +18,7 @@
 //          :param since => null
 //          :param until => null
 //          :param account => null
+//          :param draw => true
 CALL () {
   MATCH (u:IAMUser {id: $principal}) RETURN u AS start
   UNION
@@ -42,7 +45,7 @@ WITH DISTINCT c
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(c)
 WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
 WITH q, o, c, [x IN nodes(q) WHERE NOT x:APICall] AS principals, [x IN nodes(q) WHERE x:Session] AS sessions
-RETURN q AS p,
+RETURN CASE WHEN coalesce($draw, true) THEN q END AS p,
        c.eventTime AS time,
        c.id AS callId,
        c.eventId AS eventId,

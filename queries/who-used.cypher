@@ -7,12 +7,15 @@
 //          YYYY-MM-DDTHH:MM:SSZ; null for no lower bound (example: 2020-09-17T00:00:00Z)
 // param until: keep sessions created, or with calls made, at or before this UTC time; null for no
 //          upper bound (example: 2020-09-18T00:00:00Z)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
 // returns: one row per session of the role: the session (id, ARN, name, key, creation, link status),
 //          its calls in the window (count, first, last), its origin (id, label, type, complete),
 //          the hops from origin to session (via), and that path as compact node and edge maps.
 // example: :param roleArn => 'arn:aws:iam::776613361644:role/assume-admin-role-example'
 //          :param since => null
 //          :param until => null
+//          :param draw => true
 MATCH (role:Role)
 WHERE role.id = $roleArn OR role.name = $roleArn
 MATCH (s:Session)-[:SESSION_OF]->(role)
@@ -23,7 +26,7 @@ WHERE calls > 0
    OR (($since IS NULL OR s.creationDate >= $since) AND ($until IS NULL OR s.creationDate <= $until))
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(s)
 WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
-RETURN q AS p,
+RETURN CASE WHEN coalesce($draw, true) THEN q END AS p,
        role.id AS roleArn,
        s.id AS sessionId,
        s.arn AS sessionArn,

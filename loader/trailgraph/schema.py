@@ -23,9 +23,12 @@ class NodeSpec:
     """Looked up by `find` and name resolution but kept whole whatever their length (a hostile session
     name or eventName can exceed a Neo4j index key): an index on the embedded store only; Neo4j
     compares them within the label, or along the eventTime index for calls."""
+    summarised: tuple[str, ...] = ()
+    """Read by the whole-trail summaries (`gaps`, `chains`) to find their few starting nodes without
+    reading every node of the label: an index each on both backends."""
 
     def all_indexed(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((*self.indexed, *self.searched)))
+        return tuple(dict.fromkeys((*self.indexed, *self.searched, *self.summarised)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,7 @@ NODES: tuple[NodeSpec, ...] = (
         ("slot", "arn", "accessKeyId"),
         ("arn", "onBehalfOfUserId"),
         ("name",),
+        ("depth",),
     ),
     NodeSpec(
         "AccessKey",
@@ -212,15 +216,17 @@ def schema_markdown() -> str:
         "",
         "`indexed` properties have a Neo4j range index; `searched` ones (what `find` and name resolution "
         "look up) have an index on both backends, those marked * on the embedded store only (kept whole "
-        "whatever their length, so Neo4j compares them while reading the label or the eventTime index).",
+        "whatever their length, so Neo4j compares them while reading the label or the eventTime index); "
+        "`summarised` ones (where `gaps` and `chains` start) have an index on both backends.",
         "",
-        "| label | meaning | `id` example | indexed | searched |",
-        "|---|---|---|---|---|",
+        "| label | meaning | `id` example | indexed | searched | summarised |",
+        "|---|---|---|---|---|---|",
     ]
     for n in NODES:
         lines.append(
             f"| `{n.label}` | {n.meaning} | `{n.key_example}` | {', '.join(n.indexed) or '-'} | "
-            f"{', '.join([*n.searched, *(f'{p}*' for p in n.verbatim)]) or '-'} |"
+            f"{', '.join([*n.searched, *(f'{p}*' for p in n.verbatim)]) or '-'} | "
+            f"{', '.join(n.summarised) or '-'} |"
         )
     lines += [
         "",

@@ -80,8 +80,6 @@ def trace(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
 
 # ---- shared pieces of the canned queries -------------------------------------------------------------
 
-_FORWARD_CHAIN = frozenset({"PERFORMED", "ISSUED"})
-
 
 def _first(*values: Any) -> Any:
     """Cypher's coalesce()."""
@@ -369,24 +367,21 @@ def who_used(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def _issues_session(g: nx.MultiDiGraph, session: str) -> bool:
-    """`(session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(:Session)`."""
-    for _s, call, etype in g.out_edges(session, keys=True):
-        if etype == "PERFORMED" and _label(g, call) == "APICall":
-            for _c, dst, t in g.out_edges(call, keys=True):
-                if t == "ISSUED" and _label(g, dst) == "Session":
-                    return True
-    return False
+def chained(d: dict[str, Any]) -> bool:
+    """Whether the kept attribution allows a session to be issued by another session's call: only at
+    depth 2 or more, or at depth 1 behind a session (chains.cypher's first WHERE)."""
+    depth = d.get("depth")
+    return isinstance(depth, int) and (depth >= 2 or (depth == 1 and d.get("originLabel") == "Session"))
 
 
-def _issued_by_session(g: nx.MultiDiGraph, session: str) -> bool:
-    """`(:Session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(session)`."""
+def _issuing_session(g: nx.MultiDiGraph, session: str) -> str | None:
+    """`(p:Session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(session)`: p, or None."""
     for call, _s, etype in g.in_edges(session, keys=True):
         if etype == "ISSUED" and _label(g, call) == "APICall":
             for src, _c, t in g.in_edges(call, keys=True):
                 if t == "PERFORMED" and _label(g, src) == "Session":
-                    return True
-    return False
+                    return str(src)
+    return None
 
 
 def _int_at_least(value: int, bound: Any) -> bool:
@@ -397,45 +392,49 @@ def chains(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     min_hops = _first(params.get("minHops"), 1)
     cross_only = bool(_first(params.get("crossAccountOnly"), False))
     account = params.get("account")
+    parent: dict[str, str] = {}
+    for s, d in g.nodes(data=True):
+        if d.get("label") == "Session" and chained(d) and (p := _issuing_session(g, s)) is not None:
+            parent[s] = p
     rows: list[Row] = []
-    firsts = [k for k, d in g.nodes(data=True) if d["label"] == "Session" and not _issued_by_session(g, k)]
-    for first in sorted(firsts):
-        for keys, rels in forward_paths(g, first, _FORWARD_CHAIN, 80, shortest=2):
-            last = keys[-1]
-            if _label(g, last) != "Session" or _issues_session(g, last):
-                continue
-            sessions = [g.nodes[k] for k in _where(g, keys, "Session")]
-            calls = [g.nodes[k] for k in _where(g, keys, "APICall")]
-            issued = [r for r in rels if r["type"] == "ISSUED"]
-            accounts = [s.get("account") for s in sessions]
-            cross = any(a is not None and b is not None and a != b for a, b in pairwise(accounts))
-            if not _int_at_least(len(issued), min_hops) or (cross_only and not cross):
-                continue
-            if not any(in_window(c.get("eventTime"), params) for c in calls):
-                continue
-            if account is not None and account not in accounts:
-                continue
-            for okeys, orels in origin_paths(g, first):
-                rows.append(
-                    {
-                        "hops": len(issued),
-                        "crossAccount": cross,
-                        "accounts": accounts,
-                        "sessions": [_first(s.get("arn"), s["id"]) for s in sessions],
-                        "sessionIds": [s["id"] for s in sessions],
-                        "calls": [c.get("eventId") for c in calls],
-                        "via": [_first(r.get("via"), r["type"]) for r in issued],
-                        "linkedBy": [r.get("rule") for r in issued],
-                        "confidence": [r.get("confidence") for r in issued],
-                        "firstAt": calls[0].get("eventTime"),
-                        "lastAt": calls[-1].get("eventTime"),
-                        "startSession": g.nodes[first]["id"],
-                        "endSession": g.nodes[last]["id"],
-                        **_origin_columns(g, okeys[0]),
-                        "nodes": [step_map(g, k) for k in okeys + keys[1:]],
-                        "rels": [rel_map(x) for x in orels + rels],
-                    }
-                )
+    for last in sorted(set(parent) - set(parent.values())):
+        okeys, orels = walk_back(g, last, 120)
+        first = last
+        while first in parent:
+            first = parent[first]
+        at = okeys.index(first)
+        keys, rels = okeys[at:], orels[at:]
+        sessions = [g.nodes[k] for k in _where(g, keys, "Session")]
+        calls = [g.nodes[k] for k in _where(g, keys, "APICall")]
+        issued = [r for r in rels if r["type"] == "ISSUED"]
+        accounts = [s.get("account") for s in sessions]
+        cross = any(a is not None and b is not None and a != b for a, b in pairwise(accounts))
+        if not _int_at_least(len(issued), min_hops) or (cross_only and not cross):
+            continue
+        if not any(in_window(c.get("eventTime"), params) for c in calls):
+            continue
+        if account is not None and account not in accounts:
+            continue
+        rows.append(
+            {
+                "hops": len(issued),
+                "crossAccount": cross,
+                "accounts": accounts,
+                "sessions": [_first(s.get("arn"), s["id"]) for s in sessions],
+                "sessionIds": [s["id"] for s in sessions],
+                "calls": [c.get("eventId") for c in calls],
+                "via": [_first(r.get("via"), r["type"]) for r in issued],
+                "linkedBy": [r.get("rule") for r in issued],
+                "confidence": [r.get("confidence") for r in issued],
+                "firstAt": calls[0].get("eventTime"),
+                "lastAt": calls[-1].get("eventTime"),
+                "startSession": g.nodes[first]["id"],
+                "endSession": g.nodes[last]["id"],
+                **_origin_columns(g, okeys[0]),
+                "nodes": [step_map(g, k) for k in okeys],
+                "rels": [rel_map(x) for x in orels],
+            }
+        )
     rows.sort(
         key=lambda r: (-r["hops"], _asc(r["firstAt"]), r["startSession"], r["endSession"], _asc(r["origin"]))
     )
@@ -516,46 +515,76 @@ def _earliest(seen: list[tuple[Any, Any]]) -> list[Any]:
     return sorted(first, key=lambda v: (_asc(first[v]), v))[:5]
 
 
+def dead_ends(g: nx.MultiDiGraph) -> list[str]:
+    """Where walks back stop (gaps.cypher's first subquery): cross-account callers, callers with no
+    identity, and sessions with no link (kept depth 0)."""
+    return sorted(
+        k
+        for k, d in g.nodes(data=True)
+        if d.get("label") == "AccountPrincipal"
+        or (d.get("label") == "ExternalIdentity" and d.get("type") == "Unknown")
+        or (d.get("label") == "Session" and d.get("depth") == 0 and d.get("complete") is False)
+    )
+
+
+def behind(g: nx.MultiDiGraph, origin: str) -> list[str]:
+    """The origin itself and the sessions its BEHIND edges point to (the kept attribution)."""
+    return [
+        origin,
+        *(s for s, keyed in g._succ[origin].items() if "BEHIND" in keyed and _label(g, s) == "Session"),
+    ]
+
+
+def calls_of(g: nx.MultiDiGraph, principal: str) -> list[str]:
+    """`(principal)-[:PERFORMED]->(:APICall)-[:COPIED_TO*0..1]->(x:APICall)`: its calls and their copies."""
+    out = []
+    for call, keyed in g._succ[principal].items():
+        if "PERFORMED" in keyed and _label(g, call) == "APICall":
+            out.append(call)
+            out.extend(c for c, k in g._succ[call].items() if "COPIED_TO" in k and _label(g, c) == "APICall")
+    return out
+
+
 def gaps(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     account = params.get("account")
     groups: dict[tuple[Any, str], dict[str, Any]] = {}
-    for x, d in g.nodes(data=True):
-        if d["label"] == "APICall":
-            if not in_window(d.get("eventTime"), params):
-                continue
-        elif d["label"] != "Session" or not in_window(d.get("creationDate"), params):
+    for dead in dead_ends(g):
+        o = g.nodes[dead]
+        if o["label"] == "AccountPrincipal":
+            missing, reason = o.get("account"), "cross-account caller"
+        elif o["label"] == "Session":
+            missing, reason = o.get("account"), _first(o.get("link"), "missing")
+        else:
+            missing, reason = o.get("provider"), "no identity"
+        if account is not None and missing != account:
             continue
-        for keys, _rels in origin_paths(g, x):
-            o = g.nodes[keys[0]]
-            if o["label"] == "AccountPrincipal":
-                missing, reason = o.get("account"), "cross-account caller"
-            elif o["label"] == "Session":
-                missing, reason = o.get("account"), _first(o.get("link"), "missing")
-            elif o["label"] == "ExternalIdentity" and o.get("type") == "Unknown":
-                missing, reason = o.get("provider"), "no identity"
-            else:
-                continue
-            if account is not None and missing != account:
-                continue
-            empty: dict[str, Any] = {
-                "deadEnds": set(),
-                "calls": set(),
-                "sessions": set(),
-                "times": [],
-                "seen": [],
-            }
-            group = groups.setdefault((missing, reason), empty)
-            group["deadEnds"].add(keys[0])
-            group["calls" if d["label"] == "APICall" else "sessions"].add(x)
-            if d.get("eventTime") is not None:
-                group["times"].append(d["eventTime"])
-            group["seen"].append(
-                (
-                    _first(d.get("eventTime"), d.get("creationDate")),
-                    d.get("eventId"),
-                    _first(o.get("arn"), o["id"]),
+        for s in behind(g, dead):
+            for x in [s, *calls_of(g, s)]:
+                d = g.nodes[x]
+                if d["label"] == "APICall":
+                    if not in_window(d.get("eventTime"), params):
+                        continue
+                elif d["label"] != "Session" or not in_window(d.get("creationDate"), params):
+                    continue
+                empty: dict[str, Any] = {
+                    "deadEnds": set(),
+                    "calls": set(),
+                    "sessions": set(),
+                    "times": [],
+                    "seen": [],
+                }
+                group = groups.setdefault((missing, reason), empty)
+                group["deadEnds"].add(dead)
+                group["calls" if d["label"] == "APICall" else "sessions"].add(x)
+                if d.get("eventTime") is not None:
+                    group["times"].append(d["eventTime"])
+                group["seen"].append(
+                    (
+                        _first(d.get("eventTime"), d.get("creationDate")),
+                        d.get("eventId"),
+                        _first(o.get("arn"), o["id"]),
+                    )
                 )
-            )
     rows: list[Row] = []
     for (missing, reason), group in groups.items():
         seen = group["seen"]

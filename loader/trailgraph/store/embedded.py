@@ -61,7 +61,7 @@ def searched_indexes() -> list[str]:
     and newest first), so one name's calls are a range read in the order find wants."""
     statements = []
     for n in NODES:
-        for prop in (*n.searched, *n.verbatim):
+        for prop in (*n.searched, *n.verbatim, *n.summarised):
             key = f"{_json_prop(prop)}, id"
             if (n.label, prop) == ("APICall", "eventName"):
                 key = f"lower({_json_prop(prop)}), {_json_prop('eventTime')}"
@@ -786,6 +786,65 @@ class EmbeddedStore:
             self._add_paths_back(g, call, expanded)
         return g
 
+    def gaps_graph(self) -> nx.MultiDiGraph:
+        """The part of the graph `gaps` reads: the dead ends (cross-account callers, unknown callers,
+        sessions of kept depth 0, off the label and depth indexes), the sessions behind each (BEHIND),
+        and their calls and the calls' copies. It grows with what the gaps hide, not with the store."""
+        g = nx.MultiDiGraph()
+        q = "SELECT label, id, props FROM nodes WHERE "
+        rows = [
+            *self._node_rows(q + "label = 'AccountPrincipal'", ()),
+            *self._node_rows(q + f"label = 'ExternalIdentity' AND {_json_prop('type')} = 'Unknown'", ()),
+            *self._node_rows(q + f"label = 'Session' AND {_json_prop('depth')} = 0", ()),
+        ]
+        for label, node_id, props in rows:
+            g.add_node(f"{label}:{node_id}", label=label, id=node_id, **orjson.loads(props))
+        for dead in sorted(g.nodes):
+            for principal in [dead, *self._add_out_edges(g, dead, "BEHIND")]:
+                for call in self._add_out_edges(g, principal, "PERFORMED"):
+                    self._add_out_edges(g, call, "COPIED_TO")
+        return g
+
+    def chains_graph(self) -> nx.MultiDiGraph:
+        """The part of the graph `chains` reads: the sessions the kept attribution puts behind another
+        session (off the depth index) and their paths back. It grows with the chains, not the store."""
+        g = nx.MultiDiGraph()
+        depth, origin = _json_prop("depth"), _json_prop("originLabel")
+        q = "SELECT label, id, props FROM nodes WHERE label = 'Session' AND "
+        rows = [
+            *self._node_rows(q + f"{depth} >= 2", ()),
+            *self._node_rows(q + f"{depth} = 1 AND {origin} = 'Session'", ()),
+        ]
+        for label, node_id, props in rows:
+            g.add_node(f"{label}:{node_id}", label=label, id=node_id, **orjson.loads(props))
+        expanded: set[str] = set()
+        for key in sorted(g.nodes):
+            self._add_paths_back(g, key, expanded)
+        return g
+
+    def key_graph(self, key_id: str) -> nx.MultiDiGraph:
+        """The part of the graph `key` reads: the key, its holders, their paths back, and the calls made
+        with that key (edges filtered on their accessKeyId: a user's other keys are not read)."""
+        g = nx.MultiDiGraph()
+        node = f"AccessKey:{key_id}"
+        self._add_node(g, node)
+        if "label" not in g.nodes[node]:
+            return nx.MultiDiGraph()
+        expanded: set[str] = set()
+        for holder in self._add_out_edges(g, node, "KEY_OF"):
+            self._add_paths_back(g, holder, expanded)
+            label, _, holder_id = holder.partition(":")
+            for dst_label, dst, props in self.db.execute(
+                "SELECT dst_label, dst, props FROM edges WHERE src_label = ? AND src = ? "
+                f"AND type = 'PERFORMED' AND {_json_prop('accessKeyId')} = ?",
+                (label, holder_id, key_id),
+            ):
+                target = f"{dst_label}:{dst}"
+                if target not in g:
+                    self._add_node(g, target)
+                g.add_edge(holder, target, key="PERFORMED", type="PERFORMED", **orjson.loads(props))
+        return g
+
     def find_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
         """The part of the graph `find` reads: its calls (newest first along the eventTime index, up to
         `limit` that match), the paths back from them, and the principal's start nodes."""
@@ -831,32 +890,34 @@ class EmbeddedStore:
         rows.close()
         return g
 
+    def _part(self, query: str, params: dict[str, Any]) -> nx.MultiDiGraph:
+        """The part of the graph a query's answer needs, read off the indexes (never the whole store)."""
+        text = {k: v for k, v in params.items() if isinstance(v, str)}
+        if query == "find":
+            return self.find_graph(params)
+        if query == "gaps":
+            return self.gaps_graph()
+        if query == "chains":
+            return self.chains_graph()
+        if query == "map":
+            return self.map_graph(params.get("account"))
+        if query == "key" and "accessKeyId" in text:
+            return self.key_graph(text["accessKeyId"])
+        if query == "who-used" and "roleArn" in text:
+            return self.role_graph(text["roleArn"])
+        if query in ("activity", "timeline") and "principal" in text:
+            return self.reach_graph(text["principal"])
+        if query == "trace" and "eventId" in text:
+            return self.trace_graph(text["eventId"])
+        return nx.MultiDiGraph()  # a missing or non-text start matches nothing on any engine
+
     def run(self, query: str, params: dict[str, Any]) -> list[Row]:
         from trailgraph.twins import run_twin
 
-        if query == "find":
-            try:
-                return run_twin(self.find_graph(params), query, params)
-            except sqlite3.Error as exc:
-                raise StoreError(self._explain(exc)) from exc
-        if query == "who-used" and isinstance(params.get("roleArn"), str):
-            try:
-                return run_twin(self.role_graph(params["roleArn"]), query, params)
-            except sqlite3.Error as exc:
-                raise StoreError(self._explain(exc)) from exc
-        if query == "map":
-            try:
-                return run_twin(self.map_graph(params.get("account")), query, params)
-            except sqlite3.Error as exc:
-                raise StoreError(self._explain(exc)) from exc
-        if query in ("activity", "timeline") and isinstance(params.get("principal"), str):
-            try:
-                return run_twin(self.reach_graph(params["principal"]), query, params)
-            except sqlite3.Error as exc:
-                raise StoreError(self._explain(exc)) from exc
-        if query == "trace" and self._graph is None and isinstance(params.get("eventId"), str):
-            return run_twin(self.trace_graph(params["eventId"]), query, params)
-        return run_twin(self.graph(), query, params)
+        try:
+            return run_twin(self._part(query, params), query, params)
+        except sqlite3.Error as exc:
+            raise StoreError(self._explain(exc)) from exc
 
     def counts(self) -> tuple[dict[str, int], dict[str, int]]:
         try:

@@ -394,7 +394,7 @@ class Neo4jStore:
     def run(self, query: str, params: dict[str, Any]) -> list[Row]:
         from trailgraph.queries_catalog import DRAW_COLUMN, cypher_text
 
-        rows = self.cypher(cypher_text(query), params)
+        rows = self.cypher(cypher_text(query), {**params, "draw": False})  # the rows, not the picture
         for row in rows:
             row.pop(DRAW_COLUMN, None)
         return rows
