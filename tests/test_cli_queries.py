@@ -164,7 +164,14 @@ def test_queries_lists_every_canned_query(seed_db: Path) -> None:
     result = CliRunner().invoke(main, ["queries", "--format", "json"])
     listed = {q["name"]: q for q in json.loads(result.stdout)}
     assert {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline"} <= set(listed)
-    assert set(listed["chains"]["params"]) == {"crossAccountOnly", "minHops", "since", "until", "account"}
+    assert set(listed["chains"]["params"]) == {
+        "crossAccountOnly",
+        "minHops",
+        "since",
+        "until",
+        "account",
+        "draw",
+    }
     table = CliRunner().invoke(main, ["queries"], env={"COLUMNS": "160"})
     assert "who-used" in table.stdout and "roleArn" in table.stdout
 
