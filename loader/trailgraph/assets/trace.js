@@ -82,7 +82,13 @@
     for (const id of d.evidence || []) li.append(" ", el("code", id));
     list.append(li);
   }
-  if (!hops.length) list.append(el("li", "no hop: the call was made by the origin itself"));
+  if (!hops.length) list.append(el("li", "no linked hop: the call was made by the principal on the left"));
+  for (const e of data.edges.filter(x => x.kind === "gap")) {
+    const li = el("li", null, "gap");
+    li.append(el("strong", "logs missing for account " + (e.details.account || "unknown")),
+              el("span", " · " + (e.details.reason || "the trail ends here")));
+    list.append(li);
+  }
 
   const panel = document.getElementById("panel");
   function show(heading, details) {
