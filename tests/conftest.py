@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +64,15 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Embedd
         store.clear()
     yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def tab() -> Iterator[Any]:
+    """A Chromium page (Playwright) for the browser tests; they fail, never skip, without chromium."""
+    from tests.pages import chromium_tab, missing_chromium
+
+    why = missing_chromium()
+    if why is not None:
+        pytest.fail(why)
+    with chromium_tab() as page:
+        yield page

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import SEED, load_paths
-from trailgraph.orgmap import fetch_rows, map_model, payload, role_names, to_html
-from trailgraph.simulate import SimConfig, simulate
+from tests.pages import open_offline, simulated_org
+from trailgraph.orgmap import fetch_rows, map_model, payload, to_html
 from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
@@ -29,7 +28,6 @@ ROLE = "role:776613361644:assume-admin-role-example"
 SWITCH_ROLE_CALL = "14fb06e3-5649-4fc3-a274-226ba85c8be6"
 HOSTILE = '</script><script>alert(1)</script><img src=x onerror="document.body.dataset.pwned=1">'
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
 Row = dict[str, Any]
 
 
@@ -43,18 +41,15 @@ def seed_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSto
 
 @pytest.fixture(scope="module")
 def org_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
-    """A simulated organisation: 5,000 events, 20 people, one account whose logs are missing."""
-    root = tmp_path_factory.mktemp("org")
-    summary = simulate(SimConfig(seed=1, events=5000, people=20), root / "sim")
-    store = EmbeddedStore(root / "graph.db")
-    load_paths(store, summary.out_dir / "AWSLogs")
+    """A simulated organisation: 5,000 events, 20 people, one account whose logs are missing (the one
+    bench/pictures.py draws by default, and docs/map-org-5000.png shows)."""
+    store = simulated_org(tmp_path_factory.mktemp("org"), events=5000, people=20)
     yield store
     store.close()
 
 
-def _model(store: GraphStore, **kw: Any) -> dict[str, Any]:
-    rows, gaps = fetch_rows(store, None, None, 20000)
-    return payload(map_model(rows, gaps, **kw))
+def _model(store: GraphStore, account: str | None = None, **kw: Any) -> dict[str, Any]:
+    return payload(map_model(fetch_rows(store, None, None, account), **kw))
 
 
 def test_seed_map_is_bob_reaching_the_admin_role_across_accounts(seed_store: EmbeddedStore) -> None:
@@ -69,7 +64,7 @@ def test_seed_map_is_bob_reaching_the_admin_role_across_accounts(seed_store: Emb
     assert edge["crossAccount"] and not edge["chain"]
     assert edge["summary"] == {
         "count": 1, "first": "2020-09-17T19:04:10Z", "last": "2020-09-17T19:04:10Z",
-        "console": 1, "cli": 0, "mfa": 1, "maxDepth": 1, "calls": 2,
+        "console": 1, "cli": 0, "mfa": 1, "maxDepth": 2, "calls": 2,
     }  # fmt: skip
     (session,) = edge["sessions"]
     assert session["commands"] == [
@@ -90,117 +85,77 @@ def test_both_backends_give_the_same_map(seed_store: EmbeddedStore, neo4j_store:
 
 
 def _chained(rows: list[Row]) -> list[Row]:
-    """The seed session made into a two-hop chain (admin -> audit in a third account) with a dead end."""
-    row = copy.deepcopy(rows[0])
-    audit = copy.deepcopy(row["nodes"][-1])
+    """The seed's map row, and rows as `map` returns them for a second hop (admin -> audit in a third
+    account, from a session of the admin role) and for admin sessions whose origin is not loaded."""
+    (row,) = copy.deepcopy(rows)
+    audit = copy.deepcopy(row)
     audit.update(
-        id="arn:aws:sts::333333333333:assumed-role/audit/bob|2020-09-17T19:06:00Z",
-        name="arn:aws:sts::333333333333:assumed-role/audit/bob",
-        account="333333333333",
-        mfa=None,
-    )
-    row["nodes"].append(audit)
-    row.update(sessionId=audit["id"], sessionArn=audit["name"], account="333333333333")
-    dead = copy.deepcopy(rows[0])
-    dead["nodes"] = [
-        {"label": "AccountPrincipal", "id": "555555555555", "account": "555555555555"},
-        *dead["nodes"][3:],
-    ]
-    dead.update(complete=False, origin="555555555555", originType="AWSAccount", sessionId="x|dead")
-    return [row, dead]
+        roleArn="arn:aws:iam::333333333333:role/audit", roleName="audit", roleAccount="333333333333",
+        fromRole=row["roleArn"], maxDepth=3, sessions=2, console=0, mfa=1, calls=5,
+    )  # fmt: skip
+    dead = copy.deepcopy(row)
+    dead.update(
+        originLabel="AccountPrincipal", originId="555555555555|AIDAEXAMPLE", originType="AWSAccount",
+        origin="555555555555|AIDAEXAMPLE", complete=False, gapAccount="555555555555",
+        gapReason="the caller made AssumeRole from account 555555555555, whose trail is not loaded",
+        sessions=3,
+    )  # fmt: skip
+    return [row, audit, dead]
 
 
 def test_chains_and_gaps_stand_out(seed_store: EmbeddedStore) -> None:
-    rows, _gaps = fetch_rows(seed_store, None, None, 100)
-    gaps = [
-        {
-            "account": "555555555555",
-            "reason": "cross-account caller",
-            "calls": 7,
-            "sessions": 2,
-            "hint": "load",
-        }
-    ]
-    model = payload(map_model(_chained(rows), gaps))
+    rows = _chained(fetch_rows(seed_store, None, None, None))
+    model = payload(map_model(rows))
     edges = {(e["source"], e["target"]): e for e in model["edges"]}
     audit = "role:333333333333:audit"
     assert edges[(f"origin:{BOB}", ROLE)]["chain"] and edges[(ROLE, audit)]["chain"]
-    assert edges[(ROLE, audit)]["crossAccount"] and edges[(ROLE, audit)]["summary"]["maxDepth"] == 2
-    assert edges[(ROLE, audit)]["summary"]["mfa"] == 1  # the chain started with MFA
+    assert edges[(ROLE, audit)]["crossAccount"] and edges[(ROLE, audit)]["summary"]["maxDepth"] == 3
+    assert edges[(ROLE, audit)]["summary"]["count"] == 2 and edges[(ROLE, audit)]["summary"]["cli"] == 2
     gap = next(n for n in model["nodes"] if n["kind"] == "gap")
-    assert (gap["label"], gap["gapCalls"], gap["gapSessions"], gap["sessions"]) == (
-        "logs missing for account 555555555555", 7, 2, 1,
+    assert (gap["label"], gap["sessions"], gap["hint"]) == (
+        "logs missing for account 555555555555", 3, "trailgraph gaps --account 555555555555",
     )  # fmt: skip
-    assert ("gap:555555555555", ROLE) in edges
+    assert "whose trail is not loaded" in gap["reason"]
+    assert edges[("gap:555555555555", ROLE)]["crossAccount"]
+    # the admin role's node counts every session it holds (1 from bob, 3 cut off); its account all 6
+    by_id = {n["id"]: n for n in model["nodes"]}
+    assert (by_id[ROLE]["sessions"], by_id["account:776613361644"]["sessions"]) == (4, 4)
+    assert by_id["account:333333333333"]["sessions"] == 2
     # many origins fold into one node per type and account
-    grouped = payload(map_model(_chained(rows), gaps, group_above=0))
+    grouped = payload(map_model(rows, group_above=0))
     assert [n["label"] for n in grouped["nodes"] if n["kind"] == "person"] == [
         "1 IAMUser origins · 203016562928"
     ]
+    # --principal keeps what that origin reached, hop after hop
+    bobs = payload(map_model(rows, principal=BOB))
+    assert sorted(e["id"] for e in bobs["edges"] if e["kind"] == "reached") == [
+        f"origin:{BOB}->{ROLE}", f"{ROLE}->{audit}",
+    ]  # fmt: skip
 
 
-def test_role_names_come_from_assumed_role_arns_only() -> None:
-    rows: list[Row] = [
-        {"actor": "arn:aws:sts::1:assumed-role/x/y"},
-        {"actor": "arn:aws:sts::123456789012:assumed-role/ops/alice", "sessions": 3},
-        {"exampleDeadEnds": ["arn:aws:sts::210987654321:assumed-role/deploy/ci"], "sessions": 2},
-        {"nodes": [{"name": "arn:aws:iam::123456789012:user/bob"}]},
-    ]
-    assert role_names(rows) == {"ops", "deploy"}
-
-
-def test_org_map_aggregates_the_simulated_organisation(org_store: EmbeddedStore) -> None:
-    rows, gaps = fetch_rows(org_store, None, None, 20000)
-    model = payload(map_model(rows, gaps))
+def test_org_map_reads_every_role_session(org_store: EmbeddedStore) -> None:
+    """No role is missed: every role with a session is drawn, and every session is counted once on the
+    edge from its role to the role's account (the whole graph, read here only to check)."""
+    g = org_store.graph()
+    with_sessions = {
+        dst for src, dst, t in g.edges(keys=True) if t == "SESSION_OF" and g.nodes[dst]["label"] == "Role"
+    }
+    everything = payload(map_model(fetch_rows(org_store, None, None, None), services=True))
+    drawn = {n["id"] for n in everything["nodes"] if n["kind"] == "role"}
+    # one node per role: CloudTrail names a role with its path (role/ci/Deploy) or without (role/Deploy)
+    names = {f"role:{g.nodes[r]['account']}:{g.nodes[r]['name']}" for r in with_sessions}
+    assert drawn == names and len(with_sessions) > len(names) > 10
+    ending = sum(e["summary"]["count"] for e in everything["edges"] if e["kind"] == "in")
+    sessions = sum(1 for src, dst, t in g.edges(keys=True) if t == "SESSION_OF" and dst in with_sessions)
+    assert ending == sessions
+    model = _model(org_store)
     reached = [e for e in model["edges"] if e["kind"] == "reached"]
-    assert len(rows) > 400 and len(model["nodes"]) < 80  # aggregated: hundreds of sessions, few nodes
+    assert sessions > 400 and len(model["nodes"]) < 80  # aggregated: hundreds of sessions, few nodes
     assert any(e["chain"] for e in reached) and any(e["crossAccount"] for e in reached)
     assert any(n["kind"] == "gap" for n in model["nodes"])
-    # every session that reached a role is counted once on the edge into its last role's account
-    ending = sum(e["summary"]["count"] for e in model["edges"] if e["kind"] == "in")
-    with_roles = [r for r in rows if r.get("originType") != "AWSService" and any(
-        n.get("kind") == "role" for n in r["nodes"])]  # fmt: skip
-    assert ending == len(with_roles)
 
 
 # ---- a real browser --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tab() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: CI must `apt-get install -y chromium` for the browser tests")
-        pytest.skip(f"{CHROMIUM} is not installed (Debian: apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], timeout=60_000)
-        try:
-            yield browser.new_page(viewport={"width": 1600, "height": 1000}, device_scale_factor=1.5)
-        finally:
-            browser.close()
-
-
-def _open(tab: Any, path: Path) -> list[str]:
-    """Open the page with every request but the page itself refused; the refused and any errors."""
-    refused: list[str] = []
-    tab.unroute("**/*")
-
-    def only_the_page(route: Any) -> None:
-        if route.request.url == path.as_uri():
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
-
-    tab.route("**/*", only_the_page)
-    errors: list[str] = []
-    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.goto(path.as_uri())
-    tab.wait_for_selector("body[data-drawn]", state="attached", timeout=30_000)
-    return refused + errors
 
 
 _DRAWN = """() => {
@@ -249,12 +204,11 @@ def _shot(tab: Any, name: str) -> None:
 def test_chromium_draws_the_seed_map_and_lists_an_edges_sessions(
     seed_store: EmbeddedStore, tab: Any, tmp_path: Path
 ) -> None:
-    rows, gaps = fetch_rows(seed_store, None, None, 20000)
-    built = map_model(rows, gaps)
+    built = map_model(fetch_rows(seed_store, None, None, None))
     model = payload(built)
     page = tmp_path / "map.html"
     page.write_text(to_html(built), encoding="utf-8")
-    assert _open(tab, page) == []
+    assert open_offline(tab, page) == []
     _check_drawn(tab, model)
     # a real click on the middle of the edge bob -> admin role lists the session and its commands
     at = tab.evaluate(
@@ -273,11 +227,10 @@ def test_chromium_draws_the_seed_map_and_lists_an_edges_sessions(
 
 @pytest.mark.browser
 def test_chromium_draws_the_simulated_org_map(org_store: EmbeddedStore, tab: Any, tmp_path: Path) -> None:
-    rows, gaps = fetch_rows(org_store, None, None, 20000)
-    built = map_model(rows, gaps)
+    built = map_model(fetch_rows(org_store, None, None, None))
     page = tmp_path / "org.html"
     page.write_text(to_html(built), encoding="utf-8")
-    assert _open(tab, page) == []
+    assert open_offline(tab, page) == []
     _check_drawn(tab, payload(built))
     _shot(tab, "map-org-5000.png")
     tab.fill("#filter", "logs missing")
@@ -290,29 +243,27 @@ def test_chromium_draws_the_simulated_org_map(org_store: EmbeddedStore, tab: Any
 def test_a_hostile_role_session_name_stays_text_in_the_map(
     seed_store: EmbeddedStore, tab: Any, tmp_path: Path
 ) -> None:
-    rows, gaps = fetch_rows(seed_store, None, None, 20000)
-    evil = copy.deepcopy(rows)
+    evil = copy.deepcopy(fetch_rows(seed_store, None, None, None))
     for row in evil:
-        row["sessionArn"] = f"arn:aws:sts::776613361644:assumed-role/admin/{HOSTILE}"
-        row["origin"] = f"arn:aws:iam::203016562928:user/{HOSTILE}"
-        for node in row["nodes"]:
-            if node.get("kind") == "role":
-                node["name"] = f"arn:aws:sts::776613361644:assumed-role/{HOSTILE}/x"
-    built = map_model(evil, gaps, title=HOSTILE)
+        row["origin"] = row["originId"] = f"arn:aws:iam::203016562928:user/{HOSTILE}"
+        row["roleName"] = HOSTILE
+        for example in row["examples"]:
+            example["arn"] = f"arn:aws:sts::776613361644:assumed-role/admin/{HOSTILE}"
+    built = map_model(evil, title=HOSTILE)
     text = to_html(built)
-    assert text.count("<script") == 4 and text.count("</script>") == 4
-    data = re.search(r'<script type="application/json" id="trailgraph-map">(.*?)</script>', text, re.S)
+    assert text.count("<script") == 5 and text.count("</script>") == 5
+    data = re.search(r'<script type="application/json" id="trailgraph-data">(.*?)</script>', text, re.S)
     assert data is not None and "<" not in data.group(1) and ">" not in data.group(1)
     assert HOSTILE in json.loads(data.group(1))["title"]
     assert "http://" not in text.split("<script>")[0] and "https://" not in text.split("<script>")[0]
     page = tmp_path / "evil.html"
     page.write_text(text, encoding="utf-8")
-    assert _open(tab, page) == []
+    assert open_offline(tab, page) == []
     assert tab.evaluate("() => document.body.dataset.pwned") is None
-    assert tab.evaluate("() => document.scripts.length") == 4
+    assert tab.evaluate("() => document.scripts.length") == 5
     assert HOSTILE in tab.inner_text("#title")
     captions = tab.evaluate("() => window.trailgraphMap.nodes().map(n => n.data('caption'))")
-    assert any(HOSTILE in c for c in captions)
+    assert sum(HOSTILE in c for c in captions) == 2  # the origin and the role, as text
 
 
 # ---- activity as a timeline ------------------------------------------------------------------------
@@ -362,7 +313,7 @@ def test_chromium_draws_bobs_timeline(seed_store: EmbeddedStore, tab: Any, tmp_p
     model = timeline_model(rows, f"activity of {BOB}")
     page = tmp_path / "bob.html"
     page.write_text(render_timeline(rows, f"activity of {BOB}"), encoding="utf-8")
-    assert _open(tab, page) == []
+    assert open_offline(tab, page) == []
     drawn = tab.evaluate(
         """() => { const cy = window.trailgraphTimeline;
           return {
@@ -406,10 +357,10 @@ def test_a_hostile_session_name_stays_text_in_the_timeline(
         row["sessionArn"] = f"arn:aws:sts::776613361644:assumed-role/admin/{HOSTILE}"
         row["eventName"] = HOSTILE
     text = render_timeline(rows, HOSTILE)
-    assert text.count("<script") == 3 and text.count("</script>") == 3
+    assert text.count("<script") == 4 and text.count("</script>") == 4
     page = tmp_path / "evil.html"
     page.write_text(text, encoding="utf-8")
-    assert _open(tab, page) == []
+    assert open_offline(tab, page) == []
     assert tab.evaluate("() => document.body.dataset.pwned") is None
-    assert tab.evaluate("() => document.scripts.length") == 3
+    assert tab.evaluate("() => document.scripts.length") == 4
     assert HOSTILE in tab.inner_text("#title")

@@ -102,6 +102,7 @@ def param_sets(g: nx.MultiDiGraph) -> list[tuple[str, Params]]:
     for w in windows:
         for gap_account in [None, *accounts]:
             sets.append(("gaps", {**w, "account": gap_account}))
+            sets.append(("map", {**w, "account": gap_account}))
         for cross, hops, chain_account in chain_filters:
             sets.append(
                 ("chains", {"crossAccountOnly": cross, "minHops": hops, **w, "account": chain_account})
@@ -336,7 +337,8 @@ def example_params(text: str) -> dict[str, str]:
 
 def test_every_cypher_file_documents_itself_and_has_a_twin() -> None:
     queries = catalog()
-    assert {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline", "find"} <= set(queries)
+    expected = {"trace", "activity", "who-used", "chains", "key", "gaps", "timeline", "find", "map"}
+    assert expected <= set(queries)
     assert set(queries) == set(TWINS)
     for name, query in queries.items():
         assert query.purpose and query.returns, name

@@ -995,7 +995,10 @@ def cypher(store: GraphStore, text: str, pairs: tuple[str, ...], fmt: str, outpu
 @main.command("map")
 @window_options
 @click.option(
-    "--account", metavar="ACCOUNT_ID", default=None, help="Only sessions with a hop in this account."
+    "--account",
+    metavar="ACCOUNT_ID",
+    default=None,
+    help="Only roles in this account (and the hops into them).",
 )
 @click.option(
     "--principal",
@@ -1004,15 +1007,6 @@ def cypher(store: GraphStore, text: str, pairs: tuple[str, ...], fmt: str, outpu
     help="Only what this origin reached (" + PRINCIPAL_FORMS + ").",
 )
 @click.option("--services", is_flag=True, help="Draw AWS services as origins too (left out by default).")
-@click.option(
-    "--scan",
-    type=click.IntRange(min=1),
-    default=20000,
-    show_default=True,
-    metavar="N",
-    help="Find roles in the newest N calls (and in every chain and gap); then every session of each "
-    "role is read.",
-)
 @click.option("--format", "fmt", type=click.Choice(["html", "json"]), default="html", show_default=True)
 @output_option
 @backend_options
@@ -1024,18 +1018,19 @@ def org_map(
     account: str | None,
     principal: str | None,
     services: bool,
-    scan: int,
     fmt: str,
     output: str | None,
 ) -> int:
     """A map of the organisation: who reached which roles, in which accounts, and how.
 
     People and external identities (and, with --services, AWS services) on the left, the roles their
-    sessions reached hop by hop in the middle, the roles' accounts on the right. Each edge aggregates
-    its sessions: how many, first and last, console or CLI, MFA, deepest chain. Cross-account hops are
-    red, chains of two or more role hops dashed purple, and trails that stop start from a
-    "logs missing for account X" node. Click an edge for its sessions and the `trailgraph activity` and
-    `trailgraph trace` commands that show each. One offline HTML file; --format json gives the model.
+    sessions reached hop by hop in the middle, the roles' accounts on the right, read from the
+    attribution every role session keeps (the canned query `map`: every role, no scan). Each edge
+    adds up the sessions that hop opened: how many, first and last, console or CLI, MFA, deepest
+    chain. Cross-account hops are red, chains of two or more role hops dashed purple, and trails that
+    stop start from a "logs missing for account X" node. Click an edge for its sessions and the
+    `trailgraph activity` and `trailgraph trace` commands that show each. One offline HTML file;
+    --format json gives the model.
 
     \b
     Examples:
@@ -1053,19 +1048,20 @@ def org_map(
         value = resolved(store, principal)
         if value is None:
             return EXIT_NOT_FOUND
-    rows, gaps = fetch_rows(store, since, until, scan)
+    rows = fetch_rows(store, since, until, account)
     title = "who reached which roles" + "".join(
         f" · {k} {v}"
         for k, v in (("since", since), ("until", until), ("account", account), ("by", value))
         if v
     )
-    model = map_model(rows, gaps, services=services, principal=value, account=account, title=title)
+    model = map_model(rows, services=services, principal=value, title=title)
     if fmt == "json":
         _emit(orjson.dumps(payload(model), option=orjson.OPT_INDENT_2).decode(), output)
     else:
         _emit(to_html(model), output)
     reached = sum(1 for e in model.edges.values() if e.kind == "reached")
-    err.print(f"[dim]{len(model.nodes)} nodes, {reached} edges from {len(rows)} session row(s)[/dim]")
+    sessions = sum(int(r["sessions"]) for r in rows)
+    err.print(f"[dim]{len(model.nodes)} nodes, {reached} edges from {sessions} role session(s)[/dim]")
     if not model.edges:
         err.print(f"[red]not found:[/red] no role sessions to draw in {escape(store.describe())}")
         return EXIT_NOT_FOUND

@@ -8,7 +8,6 @@ Cytoscape.js as the map: positions are the data (time across, lane down), so no 
 
 from __future__ import annotations
 
-import html
 import re
 import shlex
 from typing import Any
@@ -67,21 +66,9 @@ def timeline_model(rows: list[Row], title: str) -> Row:
 
 
 def to_html(model: Row) -> str:
-    from trailgraph.orgmap import asset
-    from trailgraph.pictures import csp_hash, json_for_script
+    from trailgraph.htmlpage import render_page
 
-    library, script, style = asset("cytoscape.min.js"), asset("timeline.js"), asset("timeline.css")
-    scripts = " ".join(csp_hash(text) for text in (library, script))
-    csp = f"default-src 'none'; script-src {scripts}; style-src {csp_hash(style)}"
-    parts = {
-        "csp": html.escape(csp),
-        "title": html.escape(str(model["title"])),
-        "style": style,
-        "data": json_for_script(model),
-        "library": library,
-        "script": script,
-    }
-    return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m.group(1)], asset("timeline.html"))
+    return render_page("timeline", str(model["title"]), model, layout=False)
 
 
 def render_timeline(rows: list[Row], title: str) -> str:

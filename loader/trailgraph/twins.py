@@ -762,6 +762,105 @@ def find(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _issuing(g: nx.MultiDiGraph, session: str) -> tuple[Any, Any]:
+    """`min(issuing.eventId)` and `min(from.id)`: the call that issued the session, and the role of
+    the session that made that call (directly or through its cross-account copy)."""
+    event_ids, from_roles = [], []
+    for call, etype in ((src, t) for src, keyed in g._pred[session].items() for t in keyed):
+        if etype != "ISSUED" or _label(g, call) != "APICall":
+            continue
+        event_ids.append(g.nodes[call].get("eventId"))
+        callers = [call, *(c for c, keyed in g._pred[call].items() if "COPIED_TO" in keyed)]
+        for made in callers:
+            if _label(g, made) != "APICall":
+                continue
+            for prev, keyed in g._pred[made].items():
+                if "PERFORMED" in keyed and _label(g, prev) == "Session":
+                    from_roles += [
+                        g.nodes[r]["id"] for r, k in g._succ[prev].items()
+                        if "SESSION_OF" in k and _label(g, r) == "Role"
+                    ]  # fmt: skip
+    return _min(event_ids), _min(from_roles)
+
+
+def _min(values: Iterable[Any]) -> Any:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+def _kept(value: Any) -> Any:
+    """`CASE WHEN x <> '' THEN x END`: a gap kept as "" (none) reads as null."""
+    return value if isinstance(value, str) and value != "" else None
+
+
+def org_map(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    account = params.get("account")
+    groups: dict[tuple[Any, ...], list[Row]] = {}
+    for role, d in g.nodes(data=True):
+        if d.get("label") != "Role" or (account is not None and d.get("account") != account):
+            continue
+        for s, keyed in g._pred[role].items():
+            if "SESSION_OF" not in keyed or _label(g, s) != "Session":
+                continue
+            sd = g.nodes[s]
+            times = [
+                g.nodes[c].get("eventTime")
+                for c, k in g._succ[s].items()
+                if "PERFORMED" in k and _label(g, c) == "APICall"
+            ]
+            times = [t for t in times if in_window(t, params)]
+            if not times and not in_window(sd.get("creationDate"), params):
+                continue
+            issued_by, from_role = _issuing(g, s)
+            behind = [o for o, k in g._pred[s].items() if "BEHIND" in k] or [None]
+            present = [t for t in times if t is not None]
+            for o in behind:
+                origin = _first(_display(g.nodes[o]) if o is not None else None, sd.get("originId"))
+                group = (
+                    d["id"], d.get("name"), d.get("account"), from_role, sd.get("originLabel"),
+                    sd.get("originId"), sd.get("originType"), origin, sd.get("complete"),
+                    _kept(sd.get("gapAccount")), _kept(sd.get("gapReason")),
+                )  # fmt: skip
+                groups.setdefault(group, []).append(
+                    {"sd": sd, "calls": len(times), "firstCall": _min(present), "lastCall": _max(present),
+                     "issuedBy": issued_by}
+                )  # fmt: skip
+    rows = []
+    for group, members in groups.items():
+        members.sort(key=lambda m: m["sd"]["id"])
+        members.sort(key=lambda m: _first(m["sd"].get("creationDate"), ""), reverse=True)
+        sessions = [m["sd"] for m in members]
+        created = [s.get("creationDate") for s in sessions]
+        depths = [s.get("depth") for s in sessions]
+        role_arn, name, role_account, from_role, label, origin_id, otype, origin, complete, gap, why = group
+        rows.append(
+            {
+                "roleArn": role_arn, "roleName": name, "roleAccount": role_account, "fromRole": from_role,
+                "originLabel": label, "originId": origin_id, "originType": otype, "origin": origin,
+                "complete": complete, "gapAccount": gap, "gapReason": why, "sessions": len(sessions),
+                "console": sum(1 for s in sessions if s.get("console") is True),
+                "mfa": sum(1 for s in sessions if s.get("mfa") is True),
+                "calls": sum(m["calls"] for m in members),
+                "maxDepth": _max(depths), "first": _min(created), "last": _max(created),
+                "examples": [
+                    {"id": m["sd"]["id"], "arn": m["sd"].get("arn"), "created": m["sd"].get("creationDate"),
+                     "calls": m["calls"], "firstCall": m["firstCall"], "lastCall": m["lastCall"],
+                     "console": m["sd"].get("console") is True, "mfa": m["sd"].get("mfa") is True,
+                     "depth": m["sd"].get("depth"), "issuedBy": m["issuedBy"]}
+                    for m in members[:40]
+                ],
+            }
+        )  # fmt: skip
+    order = ("roleArn", "fromRole", "originLabel", "originId", "originType", "origin", "complete")
+    rows.sort(key=lambda r: tuple(_asc(r[k]) for k in (*order, "gapAccount", "gapReason")))
+    return rows
+
+
+def _max(values: Iterable[Any]) -> Any:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
 TWINS: dict[str, Twin] = {
     "find": find,
     "trace": trace,
@@ -771,6 +870,7 @@ TWINS: dict[str, Twin] = {
     "key": key,
     "gaps": gaps,
     "timeline": timeline,
+    "map": org_map,
 }
 
 

@@ -2,19 +2,12 @@
 // this file, with the dagre layout). Every string came from CloudTrail, so text reaches the DOM through textContent only.
 "use strict";
 (function () {
-  const data = JSON.parse(document.getElementById("trailgraph-map").textContent);
+  const data = trailgraph.data, el = trailgraph.el;
   const COLUMN = { person: 0, external: 0, service: 0, gap: 0, role: 1, account: 3 };
   const FILL = { person: "#d8f0d8", external: "#e2f3f7", service: "#ececec", role: "#e4ecf7",
                  account: "#fff3d6", gap: "#fde0e0" };
 
-  function el(tag, text, cls) {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
 
-  document.getElementById("title").textContent = data.title;
   const sessions = data.edges.filter(e => e.kind === "reached")
     .reduce((n, e) => n + e.summary.count, 0);
   document.getElementById("counts").textContent =
@@ -23,7 +16,7 @@
   const elements = [];
   for (const n of data.nodes) {
     const caption = n.kind === "gap"
-      ? n.label + "\n" + (n.gapCalls || 0) + " calls · " + (n.gapSessions || 0) + " sessions cut off"
+      ? n.label + "\n" + n.sessions + (n.sessions === 1 ? " session" : " sessions") + " cut off"
       : n.label + (n.kind === "role" ? "\n" + n.account : "") + "\n" + n.sessions +
         (n.sessions === 1 ? " session" : " sessions");
     const node = { id: n.id, kind: n.kind, caption: caption, model: n };
@@ -95,7 +88,7 @@
       row(dl, "last", s.last);
       row(dl, "console / CLI", s.console + " / " + s.cli);
       row(dl, "with MFA", s.mfa);
-      row(dl, "deepest chain", s.maxDepth + " role hop(s)");
+      row(dl, "deepest chain", s.maxDepth + " hop(s) from the origin");
       row(dl, "calls", s.calls);
       if (e.crossAccount) row(dl, "crosses", "an account boundary");
       box.append(dl);
@@ -103,14 +96,15 @@
       for (const x of e.sessions) {
         const li = el("li");
         li.append(el("strong", x.session), el("div", (x.created || "") + " · " + x.calls + " calls · " +
-          (x.console ? "console" : "CLI/API") + (x.mfa ? " · MFA" : "") + " · " + x.via));
+          (x.console ? "console" : "CLI/API") + (x.mfa ? " · MFA" : "") + " · depth " + x.depth +
+          (x.complete ? "" : " · origin unknown (logs missing)")));
         for (const c of x.commands) li.append(el("code", c));
         list.append(li);
       }
       box.append(list);
       if (s.count > e.sessions.length) {
-        box.append(el("p", (s.count - e.sessions.length) + " more: trailgraph who-used " +
-          (cy.getElementById(e.target).data("model").label || ""), "hint"));
+        box.append(el("p", (s.count - e.sessions.length) + " more, with every session of the role:", "hint"),
+                   el("code", e.more));
       }
       panel.append(box);
     }
@@ -119,6 +113,9 @@
   cy.on("tap", "node", evt => {
     const n = evt.target.data("model");
     showEdges(n.label, evt.target.connectedEdges().map(x => x.data("model")));
+    if (n.kind === "gap") {
+      panel.children[0].after(trailgraph.pairs([["why", n.reason], ["see", n.hint]]));
+    }
   });
   cy.on("dbltap", evt => { if (evt.target === cy) cy.fit(undefined, 24); });
 

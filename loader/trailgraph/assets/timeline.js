@@ -3,7 +3,7 @@
 // from CloudTrail: text reaches the DOM through textContent only.
 "use strict";
 (function () {
-  const data = JSON.parse(document.getElementById("trailgraph-timeline").textContent);
+  const data = trailgraph.data, el = trailgraph.el;
   // Calls in order, not to scale: one step per distinct second, so a burst after hours of quiet is
   // still readable; the ticks above print the real times.
   const LABEL_W = 440, LANE_H = 70;
@@ -13,13 +13,6 @@
   const slot = new Map(seconds.map((t, i) => [t, i]));
   const x = t => LABEL_W + (slot.has(t) ? slot.get(t) : 0) * STEP;
 
-  function el(tag, text, cls) {
-    const e = document.createElement(tag);
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    if (cls) e.className = cls;
-    return e;
-  }
-  document.getElementById("title").textContent = data.title;
   document.getElementById("counts").textContent = data.lanes.length + " sessions · " + data.marks.length +
     " calls · " + data.marks.filter(m => m.write).length + " writes · " +
     data.marks.filter(m => m.error).length + " errors";
@@ -90,13 +83,7 @@
 
   const panel = document.getElementById("panel");
   function show(title, pairs, command) {
-    panel.replaceChildren(el("h2", title));
-    const dl = el("dl");
-    for (const [k, v] of pairs) {
-      if (v === undefined || v === null || v === "") continue;
-      dl.append(el("dt", k), el("dd", v));
-    }
-    panel.append(dl);
+    panel.replaceChildren(el("h2", title), trailgraph.pairs(pairs));
     if (command) panel.append(el("code", command));
   }
   cy.on("tap", "node.mark", evt => {

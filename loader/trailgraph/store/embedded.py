@@ -677,27 +677,59 @@ class EmbeddedStore:
     def role_graph(self, role: str) -> nx.MultiDiGraph:
         """The part of the graph `who-used` reads: the roles of that ARN or name, their sessions, each
         session's calls and its paths back (the roles are few; the rest is read off the edge indexes)."""
-        g = nx.MultiDiGraph()
-        for node_id, props in self.db.execute(
+        g = self._role_sessions(
             f"SELECT id, props FROM nodes WHERE label = 'Role' AND (id = ? OR {_json_prop('name')} = ?)",
             (role, role),
-        ):
-            g.add_node(f"Role:{node_id}", label="Role", id=node_id, **orjson.loads(props))
-        for key in sorted(g.nodes):
-            for src_label, src, props in self.db.execute(
-                "SELECT src_label, src, props FROM edges WHERE dst_label = 'Role' AND dst = ? "
-                "AND type = 'SESSION_OF' ORDER BY src_label, src",
-                (key.partition(":")[2],),
-            ):
-                if f"{src_label}:{src}" not in g:
-                    self._add_node(g, f"{src_label}:{src}")
-                g.add_edge(
-                    f"{src_label}:{src}", key, key="SESSION_OF", type="SESSION_OF", **orjson.loads(props)
-                )
+        )
         sessions = sorted(k for k in g.nodes if k.startswith("Session:"))
         for session in sessions:
             self._add_out_edges(g, session, "PERFORMED")
             self._add_paths_back(g, session)
+        return g
+
+    def _role_sessions(self, sql: str, args: tuple[Any, ...]) -> nx.MultiDiGraph:
+        """The roles the query selects, and their sessions (the SESSION_OF edges into each role)."""
+        g = nx.MultiDiGraph()
+        for node_id, props in self.db.execute(sql, args):
+            g.add_node(f"Role:{node_id}", label="Role", id=node_id, **orjson.loads(props))
+        for key in sorted(g.nodes):
+            self._add_in_typed(g, key, "SESSION_OF")
+        return g
+
+    def _add_in_typed(self, g: nx.MultiDiGraph, key: str, *types: str) -> list[str]:
+        """A node's incoming edges of these types (the edges' primary key), in the whole graph's order."""
+        label, _, node_id = key.partition(":")
+        sources = []
+        for t, src_label, src, props in self.db.execute(
+            "SELECT type, src_label, src, props FROM edges WHERE dst_label = ? AND dst = ? "
+            f"AND type IN ({','.join('?' * len(types))}) ORDER BY type, src_label, src",
+            (label, node_id, *types),
+        ):
+            source = f"{src_label}:{src}"
+            if source not in g:
+                self._add_node(g, source)
+            g.add_edge(source, key, key=t, type=t, **orjson.loads(props))
+            sources.append(source)
+        return sources
+
+    def map_graph(self, account: Any) -> nx.MultiDiGraph:
+        """The part of the graph `map` reads: every role (of the account) and its sessions, each
+        session's calls, the origin it keeps (BEHIND), and the call that issued it with the session
+        that made that call (through a cross-account copy) and that session's role. It never walks
+        a path: the kept attribution already says what a walk back would."""
+        sql = "SELECT id, props FROM nodes WHERE label = 'Role'"
+        g = self._role_sessions(
+            *((sql, ()) if account is None else (f"{sql} AND {_json_prop('account')} = ?", (account,)))
+        )
+        for session in sorted(k for k in g.nodes if k.startswith("Session:")):
+            self._add_out_edges(g, session, "PERFORMED")
+            self._add_in_typed(g, session, "BEHIND")
+            for call in self._add_in_typed(g, session, "ISSUED"):
+                callers = [call, *self._add_in_typed(g, call, "COPIED_TO")]
+                for made in callers:
+                    for prev in self._add_in_typed(g, made, "PERFORMED"):
+                        if prev.startswith("Session:"):
+                            self._add_out_edges(g, prev, "SESSION_OF")
         return g
 
     def _add_out_edges(self, g: nx.MultiDiGraph, key: str, *types: str) -> list[str]:
@@ -930,6 +962,8 @@ class EmbeddedStore:
             return self.gaps_graph()
         if query == "chains":
             return self.chains_graph(params)
+        if query == "map":
+            return self.map_graph(params.get("account"))
         if query == "key" and "accessKeyId" in text:
             return self.key_graph(text["accessKeyId"])
         if query == "who-used" and "roleArn" in text:

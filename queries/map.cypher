@@ -1,0 +1,75 @@
+// name: map
+// purpose: Who reached which roles, aggregated for the organisation map: every role session, read with
+//          the attribution it keeps (origin, complete, depth, first gap), grouped by the hop that
+//          made it (from the origin, or from a session of another role) and the role it opened.
+// param since: keep sessions created, or with calls made, at or after this UTC time,
+//          YYYY-MM-DDTHH:MM:SSZ; null for no lower bound (example: 2020-09-17T00:00:00Z)
+// param until: keep sessions created, or with calls made, at or before this UTC time; null for no
+//          upper bound (example: 2020-09-18T00:00:00Z)
+// param account: only roles in this account; null for every account (example: 776613361644)
+// param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
+//          it out (scripts, and the CLI, which reads the other columns) (example: true)
+// reads: every role and its sessions, each session's calls and the attribution it keeps (BEHIND and
+//          its properties), and one hop back: the call that issued it and that caller's role.
+// returns: one row per (role, the role whose session issued it or null, origin, first gap): the role
+//          (ARN, name, account), fromRole, the origin (id, label, type, display name, complete), the
+//          account whose logs are missing and why (incomplete ones), counts of sessions, console
+//          sessions, sessions with MFA and calls in the window, the deepest chain (principal hops
+//          from the origin), first and last session creation, and up to 40 sessions (newest first)
+//          with the call that issued each.
+// example: :param since => null
+//          :param until => null
+//          :param account => '776613361644'
+//          :param draw => true
+MATCH r = (s:Session)-[:SESSION_OF]->(role:Role)
+WHERE $account IS NULL OR role.account = $account
+OPTIONAL MATCH (s)-[:PERFORMED]->(c:APICall)
+  WHERE ($since IS NULL OR c.eventTime >= $since) AND ($until IS NULL OR c.eventTime <= $until)
+WITH r, role, s, count(c) AS calls, min(c.eventTime) AS firstCall, max(c.eventTime) AS lastCall
+WHERE calls > 0
+   OR (($since IS NULL OR s.creationDate >= $since) AND ($until IS NULL OR s.creationDate <= $until))
+OPTIONAL MATCH (issuing:APICall)-[:ISSUED]->(s)
+OPTIONAL MATCH (prev:Session)-[:PERFORMED]->(:APICall)-[:COPIED_TO*0..1]->(issuing)
+OPTIONAL MATCH (prev)-[:SESSION_OF]->(from:Role)
+WITH r, role, s, calls, firstCall, lastCall, min(issuing.eventId) AS issuedBy, min(from.id) AS fromRole
+OPTIONAL MATCH b = (o)-[:BEHIND]->(s)
+WITH r, b, role, s, calls, firstCall, lastCall, issuedBy, fromRole,
+     coalesce(o.arn, o.userId, o.subject, o.id, s.originId) AS origin
+ORDER BY coalesce(s.creationDate, '') DESC, s.id
+WITH role, fromRole, s.originLabel AS originLabel, s.originId AS originId, s.originType AS originType,
+     origin, s.complete AS complete,
+     CASE WHEN s.gapAccount <> '' THEN s.gapAccount END AS gapAccount,
+     CASE WHEN s.gapReason <> '' THEN s.gapReason END AS gapReason,
+     count(s) AS sessions,
+     sum(CASE WHEN s.console = true THEN 1 ELSE 0 END) AS console,
+     sum(CASE WHEN s.mfa = true THEN 1 ELSE 0 END) AS mfa,
+     sum(calls) AS calls,
+     max(s.depth) AS maxDepth,
+     min(s.creationDate) AS first,
+     max(s.creationDate) AS last,
+     collect({id: s.id, arn: s.arn, created: s.creationDate, calls: calls, firstCall: firstCall,
+              lastCall: lastCall, console: coalesce(s.console = true, false),
+              mfa: coalesce(s.mfa = true, false), depth: s.depth,
+              issuedBy: issuedBy})[..40] AS examples,
+     CASE WHEN coalesce($draw, true) THEN collect(b)[..5] + collect(r)[..5] END AS p
+RETURN p,
+       role.id AS roleArn,
+       role.name AS roleName,
+       role.account AS roleAccount,
+       fromRole,
+       originLabel,
+       originId,
+       originType,
+       origin,
+       complete,
+       gapAccount,
+       gapReason,
+       sessions,
+       console,
+       mfa,
+       calls,
+       maxDepth,
+       first,
+       last,
+       examples
+ORDER BY roleArn, fromRole, originLabel, originId, originType, origin, complete, gapAccount, gapReason

@@ -1,0 +1,76 @@
+"""trailgraph's offline pages in a real Chromium, and the simulated organisation they draw.
+
+Shared by the browser tests (tests/test_map.py, tests/test_pictures.py) and bench/pictures.py, so the
+benchmark measures exactly what the tests check: the page opened from disk with every other request
+refused, and drawn when `body[data-drawn]` appears (layout done).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from trailgraph.load import load_blobs
+from trailgraph.simulate import SimConfig, simulate
+from trailgraph.sources.files import expand, iter_file_blobs
+from trailgraph.store.embedded import EmbeddedStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def simulated_org(root: Path, events: int, people: int) -> EmbeddedStore:
+    """A simulated organisation (seed 1) loaded into root/graph.db; reused if already there."""
+    db = root / "graph.db"
+    fresh = not db.exists()
+    store = EmbeddedStore(db)
+    if fresh:
+        summary = simulate(SimConfig(seed=1, events=events, people=people), root / "sim")
+        load_blobs(store, iter_file_blobs(expand([str(summary.out_dir / "AWSLogs")])))
+    return store
+
+
+def missing_chromium() -> str | None:
+    """Why the browser cannot run here, or None. Under CI that is a failure, never a skip."""
+    if CHROMIUM.exists():
+        return None
+    return f"{CHROMIUM} is missing: `apt-get install -y chromium` for the browser tests" + (
+        " (required under CI)" if os.environ.get("CI") else ""
+    )
+
+
+@contextmanager
+def chromium_tab() -> Iterator[Any]:
+    """One Playwright page in Debian's chromium (1600x1000 at 1.5x, for screenshots people can read)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], timeout=60_000)
+        try:
+            yield browser.new_page(viewport={"width": 1600, "height": 1000}, device_scale_factor=1.5)
+        finally:
+            browser.close()
+
+
+def open_offline(tab: Any, path: Path, timeout_ms: int = 120_000) -> list[str]:
+    """Open the page with every request but the page itself refused and wait until it is drawn;
+    returns the refused requests and the page's errors (an empty list when all is well)."""
+    refused: list[str] = []
+    tab.unroute("**/*")
+
+    def only_the_page(route: Any) -> None:
+        if route.request.url == path.as_uri():
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    tab.route("**/*", only_the_page)
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(path.as_uri())
+    tab.wait_for_selector("body[data-drawn]", state="attached", timeout=timeout_ms)
+    return refused + errors
