@@ -22,6 +22,7 @@ from typing import Any
 import trailgraph.load as load_module
 import trailgraph.store.embedded as embedded_module
 from trailgraph.records import parse_blob
+from trailgraph.sources.blob import Blob
 from trailgraph.sources.files import expand, iter_file_blobs
 from trailgraph.store.embedded import EmbeddedStore
 
@@ -48,8 +49,9 @@ def main() -> int:
     store_cls: Any = EmbeddedStore
     parse_cpu = time.process_time()
     for blob in iter_file_blobs(expand([args.trail])):
-        for _item in parse_blob(blob):
-            pass
+        if isinstance(blob, Blob):
+            for _item in parse_blob(blob):
+                pass
     parse_cpu = time.process_time() - parse_cpu
     for method in ("_merge_nodes", "_merge_edges", "link_facts", "_replace", "_attribute", "digests", "_tx"):
         setattr(store_cls, method, timed(f"store {method.strip('_')}", getattr(store_cls, method)))
