@@ -338,6 +338,24 @@ def measure(
     return outs[-1]
 
 
+def verdicts(rates: dict[str, float]) -> list[str]:
+    """Issue 16's load targets that one size's rows can decide (the 10M ones need their own run)."""
+    out = []
+    parse, embedded, neo4j, limit = (rates.get(k) for k in ("parse", "embedded", "neo4j", "limit"))
+    if embedded:
+        met = "met" if embedded >= 50_000 else "not met"
+        out.append(f"embedded >= 50,000 events/s: {embedded:,.0f}: {met}")
+    if embedded and parse:
+        x = parse / embedded
+        out.append(f"embedded within 3x the time of parse alone: {x:.1f}x: {'met' if x <= 3 else 'not met'}")
+    if neo4j and parse:
+        out.append(f"neo4j: {parse / neo4j:.1f}x the time of parse alone")
+    if neo4j and limit:
+        x = neo4j / limit
+        out.append(f"neo4j >= 0.8x the UNWIND CREATE limit: {x:.2f}x: {'met' if x >= 0.8 else 'not met'}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="100000,1000000", help="simulated events, comma-separated")
@@ -398,13 +416,15 @@ def main(argv: list[str] | None = None) -> int:
 
             parse = measure(rows, "parse alone, 1 process", script, ["parse", str(root), "1"], args.repeat)
             records = int(parse["records"])
+            rates = {"parse": _rate(records, float(parse["seconds"]))}
             processes = max(1, args.workers + 1)
             if processes > 1:
                 child = ["parse", str(root), str(processes)]
                 measure(rows, f"parse alone, {processes} processes", script, child, args.repeat)
             if "embedded" in only or not db.exists():
                 child = ["embedded", str(root), str(db), str(args.workers)]
-                measure(rows, f"embedded (workers={args.workers})", script, child, args.repeat)
+                out = measure(rows, f"embedded (workers={args.workers})", script, child, args.repeat)
+                rates["embedded"] = _rate(records, float(out["seconds"]))
             if server is not None:
                 uri = server.uri
                 if "neo4j" in only:
@@ -412,10 +432,12 @@ def main(argv: list[str] | None = None) -> int:
                     name = f"neo4j (workers={args.workers})"
                     if args.neo4j_budget:
                         name += f", first {args.neo4j_budget:.0f} s"
-                    measure(rows, name, script, child, args.repeat)
+                    out = measure(rows, name, script, child, args.repeat)
+                    rates["neo4j"] = _rate(int(out["records"]), float(out["seconds"]))
             if server is not None and "limit" in only:
                 child = ["limit", str(db), uri]
                 limit = measure(rows, "neo4j limit: UNWIND CREATE", script, child, 1, records)
+                rates["limit"] = _rate(records, float(limit["seconds"]))
                 rows[-1] = (
                     *rows[-1][:3],
                     f"{int(limit['nodes']):,} nodes, {int(limit['edges']):,} relationships",
@@ -454,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
             print("|---|---:|---:|---|")
             for name, rate, peak, note in rows:
                 print(f"| {name:<{width}} | {rate} | {peak} | {note} |")
+            print(f"\n{machine()}, at the end")
+            for line in verdicts(rates):
+                print(f"- {line}")
             sys.stdout.flush()
     finally:
         if server_ctx is not None:
