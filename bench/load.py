@@ -121,7 +121,7 @@ def _parse_count(data: tuple[str, bytes]) -> int:
 
 def child_parse(root: Path, processes: int) -> dict[str, Any]:
     sampler = RssSampler()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if processes <= 1:
         records = sum(_parse_count((b.name, b.data)) for b in _blobs(root))
     else:
@@ -129,8 +129,8 @@ def child_parse(root: Path, processes: int) -> dict[str, Any]:
             records = sum(
                 pool.imap_unordered(_parse_count, ((b.name, b.data) for b in _blobs(root)), chunksize=16)
             )
-    seconds = time.perf_counter() - started
-    return {"records": records, "seconds": seconds, "peak_rss_mb": sampler.stop()}
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"records": records, "seconds": seconds, "cpu_s": cpu, "peak_rss_mb": sampler.stop()}
 
 
 def _timed_load(store: Any, blobs: Any, workers: int) -> dict[str, Any]:
@@ -138,14 +138,15 @@ def _timed_load(store: Any, blobs: Any, workers: int) -> dict[str, Any]:
     from trailgraph.load import load_blobs
 
     sampler = RssSampler()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     summary = load_blobs(store, blobs, workers=workers)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     store.close()
     return {
         "records": summary.records,
         "loaded": summary.loaded,
         "seconds": seconds,
+        "cpu_s": cpu,
         "peak_rss_mb": sampler.stop(),
     }
 
@@ -333,9 +334,33 @@ def measure(
     note = ""
     if "loaded" in outs[0]:
         note = f"{records:,} records, {int(outs[0]['loaded']):,} distinct events"
+    if "cpu_s" in outs[0]:  # this process's CPU (workers and the Neo4j server not included)
+        cpu = f"CPU {float(outs[-1]['cpu_s']):,.1f} s in {float(outs[-1]['seconds']):,.1f} s"
+        note = f"{note}; {cpu}" if note else cpu
     rows.append((name, spread(rates), spread(peaks, "{:,.0f} MB") if any(peaks) else "-", note))
     print(f"  {name}: {rows[-1][1]} events/s {rows[-1][3]}", file=sys.stderr)
     return outs[-1]
+
+
+def verdicts(rates: dict[str, float], cpu: dict[str, float]) -> list[str]:
+    """Issue 16's load targets that one size's rows can decide (the 10M ones need their own run), and
+    the embedded load's CPU time against parse alone's (steadier than wall-clock on a shared machine)."""
+    out = []
+    if cpu.get("embedded") and cpu.get("parse"):
+        out.append(f"embedded: {cpu['embedded'] / cpu['parse']:.1f}x the CPU time of parse alone")
+    parse, embedded, neo4j, limit = (rates.get(k) for k in ("parse", "embedded", "neo4j", "limit"))
+    if embedded:
+        met = "met" if embedded >= 50_000 else "not met"
+        out.append(f"embedded >= 50,000 events/s: {embedded:,.0f}: {met}")
+    if embedded and parse:
+        x = parse / embedded
+        out.append(f"embedded within 3x the time of parse alone: {x:.1f}x: {'met' if x <= 3 else 'not met'}")
+    if neo4j and parse:
+        out.append(f"neo4j: {parse / neo4j:.1f}x the time of parse alone")
+    if neo4j and limit:
+        x = neo4j / limit
+        out.append(f"neo4j >= 0.8x the UNWIND CREATE limit: {x:.2f}x: {'met' if x >= 0.8 else 'not met'}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -398,13 +423,17 @@ def main(argv: list[str] | None = None) -> int:
 
             parse = measure(rows, "parse alone, 1 process", script, ["parse", str(root), "1"], args.repeat)
             records = int(parse["records"])
+            rates = {"parse": _rate(records, float(parse["seconds"]))}
+            cpu = {"parse": float(parse["cpu_s"])}
             processes = max(1, args.workers + 1)
             if processes > 1:
                 child = ["parse", str(root), str(processes)]
                 measure(rows, f"parse alone, {processes} processes", script, child, args.repeat)
             if "embedded" in only or not db.exists():
                 child = ["embedded", str(root), str(db), str(args.workers)]
-                measure(rows, f"embedded (workers={args.workers})", script, child, args.repeat)
+                out = measure(rows, f"embedded (workers={args.workers})", script, child, args.repeat)
+                rates["embedded"] = _rate(records, float(out["seconds"]))
+                cpu["embedded"] = float(out["cpu_s"])
             if server is not None:
                 uri = server.uri
                 if "neo4j" in only:
@@ -412,10 +441,12 @@ def main(argv: list[str] | None = None) -> int:
                     name = f"neo4j (workers={args.workers})"
                     if args.neo4j_budget:
                         name += f", first {args.neo4j_budget:.0f} s"
-                    measure(rows, name, script, child, args.repeat)
+                    out = measure(rows, name, script, child, args.repeat)
+                    rates["neo4j"] = _rate(int(out["records"]), float(out["seconds"]))
             if server is not None and "limit" in only:
                 child = ["limit", str(db), uri]
                 limit = measure(rows, "neo4j limit: UNWIND CREATE", script, child, 1, records)
+                rates["limit"] = _rate(records, float(limit["seconds"]))
                 rows[-1] = (
                     *rows[-1][:3],
                     f"{int(limit['nodes']):,} nodes, {int(limit['edges']):,} relationships",
@@ -454,6 +485,9 @@ def main(argv: list[str] | None = None) -> int:
             print("|---|---:|---:|---|")
             for name, rate, peak, note in rows:
                 print(f"| {name:<{width}} | {rate} | {peak} | {note} |")
+            print(f"\n{machine()}, at the end")
+            for line in verdicts(rates, cpu):
+                print(f"- {line}")
             sys.stdout.flush()
     finally:
         if server_ctx is not None:

@@ -3,30 +3,34 @@
 Batches are written and linked one at a time (each in one transaction where the store allows), so an
 interrupted load leaves a consistent prefix and a re-run completes it (every write is a merge).
 
-A batch is written by one writer thread while the next is parsed and extracted: the store's own work
-(SQLite's C code, or waiting on Neo4j) releases the GIL, so the two overlap. Only one batch is ever in
-flight, and batches commit in order, so the graph is the one a sequential load gives.
+This thread reads, parses and checks records (eventID, time, identity, content digest) into a batch;
+one writer thread then asks the store which of the batch's events it already holds, extracts facts of
+the others only, and writes them while this thread reads the next batch. A record the store already
+holds with the same content (a re-delivered copy, a re-run) costs its parse and digest, nothing more; one
+held with other content is reported, the stored copy kept. Only one batch is ever in flight, and batches
+commit in order, so the graph is the one a sequential load gives, whatever the batch size.
 
-Records are extracted straight into the batch (no per-record batch to merge). With `workers`, blobs are
-parsed and extracted in worker processes, one blob per task and a bounded number in flight, while this
-process writes: the result is the same graph, because a blob's facts are merged only when none of its
-events is already in the batch (otherwise the blob is redone here, record by record, exactly as without
-workers).
+With `workers`, blobs are parsed and extracted in worker processes, one blob per task and a bounded
+number in flight: a blob's facts are taken whole when the store holds none of its events and none is
+already in the batch, otherwise it is redone record by record, so the graph is the same as without
+workers.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.pool import AsyncResult, Pool
 
 from trailgraph.extract import Head, check, extract_into
 from trailgraph.facts import GraphBatch
-from trailgraph.records import Problem, parse_blob
+from trailgraph.records import Problem, Record, parse_blob
 from trailgraph.sources.blob import Blob
 from trailgraph.store.base import GraphStore
 
@@ -87,29 +91,6 @@ class StrictStop(Exception):
         self.problem = problem
 
 
-def _without(
-    blobs: list[Blob], seen: dict[str, tuple[str, str]], stored: set[str]
-) -> tuple[GraphBatch, set[str], set[str], list[Problem]]:
-    """The batch again, from its blobs, without the events the store already holds with other content
-    (kept as first loaded; one problem each). Rare, so it simply re-reads the batch's blobs."""
-    batch, slots, shared = GraphBatch(), set[str](), set[str]()
-    done: set[str] = set()
-    clashed: list[Problem] = []
-    for blob in blobs:
-        for item in parse_blob(blob):
-            if isinstance(item, Problem):
-                continue
-            head = check(item.record)
-            if isinstance(head, str) or head.call_id not in seen or head.call_id in done:
-                continue
-            done.add(head.call_id)
-            if head.call_id in stored:
-                clashed.append(conflict(item.source, item.index, head, "the one already stored"))
-            else:
-                extract_into(item.record, head, batch, slots, shared)
-    return batch, slots, shared, clashed
-
-
 @dataclass
 class BlobFacts:
     """One blob parsed and extracted by a worker: its facts merged in record order, first copy wins."""
@@ -159,6 +140,63 @@ def conflict(source: str, index: int | None, head: Head, first: str) -> Problem:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """A record to load, checked: the first copy of its event in its batch."""
+
+    source: str
+    index: int
+    record: Record
+    head: Head
+
+
+Pending = list[_Record | tuple[Blob, BlobFacts]]
+"""A batch before extraction, in read order: records, and (with workers) blobs extracted whole."""
+
+
+def write_pending(
+    store: GraphStore, pending: Pending, seen: dict[str, tuple[str, str]]
+) -> tuple[int, list[Problem]]:
+    """The writer's task: drop what the store already holds, extract the rest, write it. Returns how many
+    events were new and the records held with other content (a problem each, the stored copy kept)."""
+    stored = store.digests(list(seen))
+    batch, slots, shared = GraphBatch(), set[str](), set[str]()
+    clashed: list[Problem] = []
+
+    def one(source: str, index: int, record: Record, head: Head) -> None:
+        if head.call_id in stored:
+            digest = stored[head.call_id]
+            if digest == head.digest:
+                return  # held as it is: a re-delivered copy, or a re-run
+            if digest:
+                clashed.append(conflict(source, index, head, "the one already stored"))
+                return
+            # held without a digest (written by an early trailgraph): merged again, as before
+        extract_into(record, head, batch, slots, shared)
+
+    for item in pending:
+        if isinstance(item, _Record):
+            one(item.source, item.index, item.record, item.head)
+            continue
+        blob, facts = item
+        if stored.keys().isdisjoint(facts.call_ids):
+            batch.absorb(facts.batch)
+            slots.update(facts.slots)
+            shared.update(facts.shared)
+            continue
+        done: set[str] = set()  # the blob again, first copies only (the worker counted the others)
+        for parsed in parse_blob(blob):
+            if isinstance(parsed, Problem):
+                continue
+            head = check(parsed.record)
+            if isinstance(head, str) or head.call_id not in facts.call_ids or head.call_id in done:
+                continue
+            done.add(head.call_id)
+            one(parsed.source, parsed.index, parsed.record, head)
+    new = store.ingest(batch, slots, shared) if batch.nodes else 0
+    return new, clashed
+
+
 def _start_pool(workers: int) -> Pool:
     # forkserver: workers do not inherit this process's store connection, driver or threads.
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
@@ -184,14 +222,48 @@ def load_blobs(
     batch_records: int = BATCH_RECORDS,
 ) -> LoadSummary:
     """Load every blob; `workers` > 0 parses and extracts in that many processes (same graph)."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trailgraph-writer") as writer:
-        return _load(store, blobs, writer, strict, on_progress, on_problem, workers, batch_records)
+    with (
+        _collect_per_batch() as collect,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="trailgraph-writer") as writer,
+    ):
+        return _load(store, blobs, writer, collect, strict, on_progress, on_problem, workers, batch_records)
+
+
+COLLECT_OBJECTS = 1_000_000
+"""Objects allocated (and not freed) since the last collection that make a load collect cyclic garbage."""
+
+
+@contextmanager
+def _collect_per_batch() -> Iterator[Callable[[], None]]:
+    """Python's cyclic garbage collector between batches, when a million objects have piled up, instead
+    of every few hundred allocations. A load holds a batch of parsed records and the store's caches alive,
+    which the automatic collector traverses again and again (a quarter of the load's CPU time at 100k
+    events), while a load makes almost no cycles (their objects are freed as soon as they are dropped,
+    which the count follows). What survives a collection is frozen, so no object is traversed twice;
+    everything is unfrozen when the load ends."""
+    enabled, freeze = gc.isenabled(), gc.get_freeze_count() == 0
+
+    def collect() -> None:
+        if gc.get_count()[0] >= COLLECT_OBJECTS:
+            gc.collect()
+            if freeze:
+                gc.freeze()
+
+    gc.disable()
+    try:
+        yield collect
+    finally:
+        if freeze:
+            gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def _load(
     store: GraphStore,
     blobs: Iterable[Blob | Problem],
     writer: ThreadPoolExecutor,
+    collect: Callable[[], None],
     strict: bool,
     on_progress: Callable[[LoadSummary], None] | None,
     on_problem: Callable[[Problem], None] | None,
@@ -199,13 +271,10 @@ def _load(
     batch_records: int,
 ) -> LoadSummary:
     summary = LoadSummary()
-    batch = GraphBatch()
-    pending = 0
-    slots: set[str] = set()
-    shared: set[str] = set()
+    pending: Pending = []
+    count = 0  # events in `pending` (first copies in the batch)
     seen: dict[str, tuple[str, str]] = {}  # the batch's events: id -> (digest, where first read)
-    blobs_in_batch: list[Blob] = []
-    writing: tuple[Future[int], int] | None = None
+    writing: tuple[Future[tuple[int, list[Problem]]], int] | None = None
     files_with_problems: dict[str, set[str]] = {"skipped": set(), "rejected": set()}
     progress_every = 2_000
 
@@ -213,30 +282,23 @@ def _load(
         """Wait for the batch being written (its error, if any, is raised here) and count it."""
         nonlocal writing
         if writing is not None:
-            (future, records), writing = writing, None
-            new = future.result()
+            (future, events), writing = writing, None
+            new, clashed = future.result()
+            collect()
             summary.loaded += new
-            summary.duplicates += records - new
+            summary.duplicates += events - new - len(clashed)
+            for p in clashed:
+                problem(p)
             if on_progress:
                 on_progress(summary)
 
     def flush(wait: bool = False) -> None:
-        nonlocal batch, pending, slots, shared, writing
+        nonlocal pending, count, seen, writing
         settle()
-        clashed: list[Problem] = []
-        if pending:
-            stored = store.digests(list(seen))
-            clashes = {c for c, d in stored.items() if d and d != seen[c][0]}
-            if clashes:
-                batch, slots, shared, clashed = _without(blobs_in_batch, seen, clashes)
-                pending -= len(clashed)
-            writing = (writer.submit(store.ingest, batch, slots, shared), pending)
-        batch, pending, slots, shared = GraphBatch(), 0, set(), set()
-        seen.clear()
-        blobs_in_batch.clear()
-        for p in clashed:
-            problem(p)
-        if wait:
+        if count:
+            writing = (writer.submit(write_pending, store, pending, seen), count)
+        pending, count, seen = [], 0, {}
+        if wait or strict:  # --strict: a conflict with the store stops the load before the next batch
             settle()
 
     def problem(p: Problem) -> None:
@@ -259,8 +321,7 @@ def _load(
 
     def records_of(blob: Blob) -> None:
         """One blob, record by record, in this process."""
-        nonlocal pending
-        blobs_in_batch.append(blob)
+        nonlocal count
         for item in parse_blob(blob):
             if isinstance(item, Problem):
                 summary.records += item.index is not None and item.severity != "warning"
@@ -281,31 +342,27 @@ def _load(
                     problem(conflict(item.source, item.index, head, first[1]))
                 continue
             seen[head.call_id] = (head.digest, f"{item.source} record {item.index}")
-            extract_into(item.record, head, batch, slots, shared)
-            pending += 1
-            if pending >= batch_records:
+            pending.append(_Record(item.source, item.index, item.record, head))
+            count += 1
+            if count >= batch_records:
                 flush()
-                blobs_in_batch.append(blob)
 
     def facts_of(blob: Blob, facts: BlobFacts) -> None:
-        """A worker's blob: merged whole, unless that could differ from `records_of` (then redone)."""
-        nonlocal pending
+        """A worker's blob: taken whole, unless that could differ from `records_of` (then redone)."""
+        nonlocal count
         if (strict and any(p.severity == "rejected" for p in facts.problems)) or not seen.keys().isdisjoint(
             facts.call_ids
         ):
             records_of(blob)
             return
-        blobs_in_batch.append(blob)
         for p in facts.problems:
             problem(p)
         summary.records += facts.records
         summary.duplicates += facts.duplicates
-        batch.absorb(facts.batch)
-        slots.update(facts.slots)
-        shared.update(facts.shared)
+        pending.append((blob, facts))
         seen.update(facts.call_ids)
-        pending += len(facts.call_ids)
-        if pending >= batch_records:
+        count += len(facts.call_ids)
+        if count >= batch_records:
             flush()
 
     if workers <= 0:

@@ -245,6 +245,8 @@ class EmbeddedStore:
         """Props of non-APICall nodes as stored when this connection last committed."""
         self._known_edges: dict[EdgeKey, None] = {}
         """Structural edges stored (with no props) when this connection last committed."""
+        self._absent: set[str] = set()
+        """APICall ids `digests` did not find, for the next write (which then forgets them)."""
         self._version: int | None = None
 
     def _open_schema(self) -> None:
@@ -301,10 +303,12 @@ class EmbeddedStore:
             raise
         finally:
             self._graph = None
+            self._absent = set()
         return result
 
     def _forget(self) -> None:
         self._known = {}
+        self._absent = set()
         self._known_edges = {}
 
     def _stored_props(self, refs: list[NodeRef]) -> dict[NodeRef, str]:
@@ -325,8 +329,10 @@ class EmbeddedStore:
         """Merge props over the stored ones (`json_patch` semantics: facts hold no nulls or objects) and
         write only what changes; note in `dirty` the linker groups of every node that changed. Returns
         how many APICall nodes were new."""
-        known = self._known
-        stored = self._stored_props([ref for ref in nodes if ref not in known])
+        known, absent = self._known, self._absent
+        stored = self._stored_props(
+            [ref for ref in nodes if ref not in known and (ref[0] != "APICall" or ref[1] not in absent)]
+        )
         inserts: list[tuple[str, str, str]] = []
         updates: list[tuple[str, str, str]] = []
         lookups: list[tuple[str, str, str, str]] = []
@@ -344,6 +350,7 @@ class EmbeddedStore:
                 inserts.append((label, ref[1], dumps(props).decode()))
                 if label == "APICall":
                     new_calls += 1
+                    absent.discard(ref[1])
                 else:
                     known[ref] = merged
             else:
@@ -434,8 +441,16 @@ class EmbeddedStore:
     def _attribute(self, slots: set[str]) -> None:
         """Keep the attribution of every session in these slots current, and of the sessions they issued,
         level by level (what a link decides can complete a whole chain below it)."""
-        done: set[str] = set()
         read = _PathsBack(self)
+        try:
+            self._attribute_levels(slots, read)
+        finally:
+            vars(
+                read.g
+            ).clear()  # networkx caches views that refer back to the graph: no cycle left (load.py)
+
+    def _attribute_levels(self, slots: set[str], read: _PathsBack) -> None:
+        done: set[str] = set()
         for _ in range(MAX_DEPTH):
             slots -= done
             if not slots:
@@ -476,10 +491,19 @@ class EmbeddedStore:
         return found
 
     def digests(self, call_ids: list[str]) -> dict[str, str | None]:
-        found = self._select(
-            "SELECT id, props FROM nodes WHERE label = 'APICall' AND id IN ({marks})", call_ids
-        )
-        return {c["id"]: c.get("digest") for c in found}
+        """Also remembers the ids not found, so the batch asked about next inserts those calls without
+        looking them up again (forgotten when another connection commits, and after the next write)."""
+        found: dict[str, str | None] = {}
+        for chunk in _chunks(call_ids):
+            marks = ",".join("?" * len(chunk))
+            for node_id, digest in self.db.execute(
+                f"SELECT id, json_extract(props, '$.digest') FROM nodes WHERE label = 'APICall' "
+                f"AND id IN ({marks})",
+                chunk,
+            ):
+                found[node_id] = digest
+        self._absent = {c for c in call_ids if c not in found}
+        return found
 
     def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts:
         sql = (
