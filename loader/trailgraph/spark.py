@@ -18,7 +18,9 @@ For trails one process cannot load (years of an organisation's CloudTrail): the 
 The imported graph is the one a transactional `trailgraph load` of the same files builds: every node,
 relationship and property (tests/test_spark.py). See docs/spark.md for cluster commands.
 
-    python -m trailgraph.spark arrange DIR   # output written to S3/HDFS, copied to DIR: name the files
+    trailgraph spark-load PATHS --out DIR      # local mode, or under spark-submit (`entry`)
+    python -m trailgraph.spark entry            # the script to give spark-submit
+    python -m trailgraph.spark arrange DIR      # output written to S3/HDFS, copied to DIR: name the files
 """
 
 from __future__ import annotations
@@ -230,6 +232,7 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     sources = [(i, n) for i, n in enumerate(names) if isinstance(n, str)]
     reports = [(i, _problem_report(n)) for i, n in enumerate(names) if isinstance(n, Problem)]
     slices = partitions or max(1, min(len(sources), sc.defaultParallelism * 4))
+    n = partitions or sc.defaultParallelism
     empty: dict[str, tuple[str, str]] = {}
     first = sc.parallelize(sources, slices).map(lambda s: extract_source(s[0], s[1], reader, empty)).persist()
 
@@ -242,10 +245,10 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
 
     later = (
         first.flatMap(ids)
-        .groupByKey()
+        .groupByKey(n)
         .filter(lambda kv: len(kv[1]) > 1)
         .flatMap(lambda kv: [(order, (kv[0], held)) for order, held in later_copies(kv[1])])
-        .groupByKey()
+        .groupByKey(n)
         .mapValues(dict)
         .collectAsMap()
     )
@@ -261,7 +264,7 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     # 3. facts merged in source order, property by property
     facts = (
         extracted.flatMap(lambda e: [] if isinstance(e[2], Problem) else fact_items(e[0], e[2].batch))
-        .aggregateByKey({}, merge_ranked, merge_accs)
+        .aggregateByKey({}, merge_ranked, merge_accs, n)
         .mapValues(_plain)
         .persist()
     )
@@ -269,7 +272,7 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
 
     # 4. linking, group by group
     nodes = facts.filter(lambda kv: not is_edge(kv[0]))
-    by_slot = nodes.flatMap(lambda kv: slot_keys(kv[0], kv[1][1])).groupByKey()
+    by_slot = nodes.flatMap(lambda kv: slot_keys(kv[0], kv[1][1])).groupByKey(n)
     linked_slots = by_slot.flatMap(lambda kv: link_slot(kv[0], kv[1]))
     calls = nodes.filter(lambda kv: kv[0][0] == "APICall").map(lambda kv: _with_id(kv[0], kv[1][1]))
     copies = calls.filter(lambda c: isinstance(c.get("sharedEventId"), str)).persist()
@@ -279,22 +282,22 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     issuances = calls.filter(lambda c: isinstance(c.get("issuedPrincipalId"), str)).map(
         lambda c: (c["issuedPrincipalId"], c)
     )
-    vouching = named.distinct().join(issuances).map(lambda kv: kv[1])
-    by_shared = copies.map(lambda c: (c["sharedEventId"], c)).union(vouching).groupByKey()
+    vouching = named.distinct(n).join(issuances, n).map(lambda kv: kv[1])
+    by_shared = copies.map(lambda c: (c["sharedEventId"], c)).union(vouching).groupByKey(n)
     linked_shared = by_shared.flatMap(lambda kv: link_shared(kv[0], kv[1]))
-    graph = facts.union(linked_slots).union(linked_shared).reduceByKey(merge_two).persist()
+    graph = facts.union(linked_slots).union(linked_shared).reduceByKey(merge_two, n).persist()
     facts.unpersist()
     copies.unpersist()
 
     # 5. kept attribution of every session, on the driver, over the session-level graph
-    attributed = _attribute(sc, graph)
-    final = graph.union(sc.parallelize(attributed, slices)).reduceByKey(merge_two).mapValues(lambda v: v[1])
+    attributed = _attribute(sc, graph, n)
+    final = graph.union(sc.parallelize(attributed, n)).reduceByKey(merge_two, n).mapValues(lambda v: v[1])
     final = final.persist()
     graph.unpersist()
 
     # 6. the import files
     result = SparkLoad(summary=summary, out=out, sessions=sum(1 for k, _ in attributed if not is_edge(k)))
-    _write(spark, final, out, result)
+    _write(spark, final, out, result, n)
     final.unpersist()
     return result
 
@@ -335,27 +338,27 @@ def _add_report(summary: LoadSummary, report: dict[str, Any], files: set[tuple[s
             summary.files_rejected += p.severity == "rejected"
 
 
-def _path_edges(sc: Any, graph: Any, wanted: Any) -> dict[Key, tuple[Key, str, Props]]:
+def _path_edges(graph: Any, wanted: Any, n: int) -> dict[Key, tuple[Key, str, Props]]:
     """The trace-path edge into each wanted node (the first by type and source, as the stores read it)."""
     rows = (
         graph.filter(lambda kv: is_edge(kv[0]) and kv[0][0] in _PATH and wanted(kv[0][2]))
         .map(lambda kv: (kv[0][2], (kv[0][0], kv[0][1], kv[1][1])))
-        .reduceByKey(lambda a, b: a if (a[0], a[1]) <= (b[0], b[1]) else b)
+        .reduceByKey(lambda a, b: a if (a[0], a[1]) <= (b[0], b[1]) else b, n)
         .collect()
     )
     return {dst: (src, t, props) for dst, (t, src, props) in rows}
 
 
-def _attribute(sc: Any, graph: Any) -> list[tuple[Key, tuple[int, Props]]]:
+def _attribute(sc: Any, graph: Any, n: int) -> list[tuple[Key, tuple[int, Props]]]:
     """Every session's kept attribution (its properties and BEHIND edge), from its path back."""
-    parent = _path_edges(sc, graph, lambda dst: dst[0] == "Session")
+    parent = _path_edges(graph, lambda dst: dst[0] == "Session", n)
     frontier = {src for src, _t, _p in parent.values() if src[0] == "APICall"}
     seen: set[Key] = set(frontier)
     for _ in range(2 * MAX_DEPTH):
         if not frontier:
             break
         wanted = sc.broadcast(frontier)
-        found = _path_edges(sc, graph, lambda dst, w=wanted: dst in w.value)
+        found = _path_edges(graph, lambda dst, w=wanted: dst in w.value, n)
         wanted.destroy()
         parent.update(found)
         frontier = {src for src, _t, _p in found.values() if src[0] == "APICall"} - seen
@@ -379,8 +382,8 @@ def _attribute(sc: Any, graph: Any) -> list[tuple[Key, tuple[int, Props]]]:
     return out
 
 
-def _write(spark: Any, final: Any, out: str, result: SparkLoad) -> None:
-    scanned = final.flatMap(lambda kv: scan_items(kv[0], kv[1])).reduceByKey(add).collect()
+def _write(spark: Any, final: Any, out: str, result: SparkLoad, n: int) -> None:
+    scanned = final.flatMap(lambda kv: scan_items(kv[0], kv[1])).reduceByKey(add, n).collect()
     files = {k[1]: n for k, n in scanned if k[0] == "file"}
     spaces = {k[1]: list(k[2:]) for k, _n in scanned if k[0] == "file"}
     used = {k[1] for k, _n in scanned if k[0] == "delimiter"}
@@ -432,6 +435,7 @@ def _write(spark: Any, final: Any, out: str, result: SparkLoad) -> None:
 def arrange(out_dir: Path) -> list[str]:
     """Name Spark's part files as neo4j-admin reads them, write the headers and the manifest; returns the
     `neo4j-admin` arguments (also written to `import-args.json`)."""
+    out_dir = out_dir.resolve()  # neo4j-admin runs from its own directory
     parts = out_dir / "spark"
     manifest_parts = sorted((parts / "file=manifest").glob("part-*"))
     if not manifest_parts:
@@ -492,9 +496,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     ar = sub.add_parser("arrange", help="name the copied Spark output's files; print the neo4j-admin command")
     ar.add_argument("out_dir", type=Path)
+    sub.add_parser("entry", help="print the script to give spark-submit (then: spark-load ARGS)")
     args = ap.parse_args(argv)
     import shlex
 
+    if args.command == "entry":
+        sys.stdout.write(str(Path(__file__).with_name("spark_submit.py")) + "\n")
+        return 0
     admin = arrange(args.out_dir)
     sys.stdout.write(" ".join(shlex.quote(a) for a in ["neo4j-admin", *admin]) + "\n")
     return 0
