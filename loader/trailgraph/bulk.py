@@ -25,7 +25,7 @@ import argparse
 import shlex
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,7 @@ def _cell(value: Any, kind: str, delimiter: str) -> str | None:
     return orjson.dumps(value).decode()  # a value of another type where strings are expected
 
 
-def csv_line(cells: list[str | None]) -> str:
+def csv_line(cells: Sequence[str | None]) -> str:
     """One CSV row (no newline): present values quoted, absent ones empty and unquoted."""
     return ",".join("" if c is None else '"' + c.replace('"', '""') + '"' for c in cells)
 
