@@ -5,7 +5,6 @@ from __future__ import annotations
 import shlex
 import sys
 from datetime import datetime
-from pathlib import Path
 
 import click
 import orjson
@@ -83,8 +82,8 @@ def spark_load(
         session.stop()
     for p in result.summary.problems:
         err.print(f"{p.severity}: {escape(p.where())}: {escape(p.reason.removeprefix(p.severity + ': '))}")
-    local = "://" not in out or out.startswith("file://")
-    admin = tgspark.import_args(Path(out.removeprefix("file://"))) if local else []
+    local = tgspark.local_dir(out)
+    admin = tgspark.import_args(local) if local else []
     if fmt == "json":
         click.echo(orjson.dumps({**result.as_dict(), "neo4j_admin": ["neo4j-admin", *admin]}).decode())
     else:
@@ -116,31 +115,10 @@ def _sources(
     regions: list[str],
     profile: str | None,
 ) -> list[str | Problem]:
-    """Source names in the order `trailgraph load` reads them: local files first, then S3 listings."""
-    from trailgraph.sources.files import expand
-    from trailgraph.sources.s3 import SourceError, list_s3_objects
-    from trailgraph.sources.select import _session
+    from trailgraph.sources.s3 import SourceError
+    from trailgraph.spark import list_sources
 
-    if "-" in paths:
-        raise click.UsageError("spark-load reads files and S3, not standard input")
-    local = [p for p in paths if not p.startswith("s3://")]
-    files = expand(local)
-    missing = [f for f in files if not Path(f).exists()]
-    if missing:
-        raise click.UsageError(f"no such file or directory: {', '.join(missing)}")
-    names: list[str | Problem] = list(files)  # as given, so problems name them as `load` does
     try:
-        for url in (p for p in paths if p.startswith("s3://")):
-            names.extend(
-                list_s3_objects(
-                    url,
-                    since=since,
-                    until=until,
-                    accounts=accounts or None,
-                    regions=regions or None,
-                    session=_session(profile),
-                )
-            )
+        return list_sources(paths, since, until, accounts, regions, profile)
     except SourceError as exc:
         raise click.UsageError(str(exc)) from exc
-    return names

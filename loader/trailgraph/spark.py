@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from operator import add
 from pathlib import Path
 from typing import Any
@@ -196,6 +198,41 @@ def csv_rows(
             else:
                 row = {"label": key[0], "id": key[1]}
             yield "empty-lists", orjson.dumps({**row, "prop": c}).decode()
+
+
+def list_sources(
+    paths: list[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    accounts: list[str] | None = None,
+    regions: list[str] | None = None,
+    profile: str | None = None,
+) -> list[str | Problem]:
+    """Source names in the order `trailgraph load` reads them: local files (as given, so problems name
+    them as `load` does), then S3 objects listed with load's filters. SourceError for what cannot be."""
+    from trailgraph.sources.files import expand
+    from trailgraph.sources.s3 import SourceError, list_s3_objects
+    from trailgraph.sources.select import _session
+
+    if "-" in paths:
+        raise SourceError("spark-load reads files and S3, not standard input")
+    files = expand([p for p in paths if not p.startswith("s3://")])
+    missing = [f for f in files if not Path(f).exists()]
+    if missing:
+        raise SourceError(f"no such file or directory: {', '.join(missing)}")
+    names: list[str | Problem] = list(files)
+    for url in (p for p in paths if p.startswith("s3://")):
+        names.extend(
+            list_s3_objects(
+                url,
+                since=since,
+                until=until,
+                accounts=accounts or None,
+                regions=regions or None,
+                session=_session(profile),
+            )
+        )
+    return names
 
 
 # ---- the driver ----------------------------------------------------------------------------------------
@@ -428,8 +465,16 @@ def _write(spark: Any, final: Any, out: str, result: SparkLoad, n: int) -> None:
     schema = StructType([StructField("line", StringType()), StructField("file", StringType())])
     parts = f"{out.rstrip('/')}/spark"
     spark.createDataFrame(rows, schema).write.mode("overwrite").partitionBy("file").text(parts)
-    if "://" not in out or out.startswith("file://"):
-        arrange(Path(out.removeprefix("file://")))
+    where = local_dir(out)
+    if where is not None:
+        arrange(where)
+
+
+def local_dir(out: str) -> Path | None:
+    """`--out` as a local directory, or None for a URL of another file system (s3://, hdfs://, dbfs:/)."""
+    if out.startswith("file:"):
+        return Path(out.removeprefix("file:").removeprefix("//"))
+    return None if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", out) else Path(out)
 
 
 def arrange(out_dir: Path) -> list[str]:
