@@ -328,14 +328,20 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
 
     # 5. kept attribution of every session, on the driver, over the session-level graph
     attributed = _attribute(sc, graph, n)
-    final = graph.union(sc.parallelize(attributed, n)).reduceByKey(merge_two, n).mapValues(lambda v: v[1])
-    final = final.persist()
-    graph.unpersist()
+    kept = sc.broadcast({k: props for k, (_r, props) in attributed if not is_edge(k)})
+    behind = [(k, props) for k, (_r, props) in attributed if is_edge(k)]  # only attribution writes BEHIND
+    final = (
+        graph.map(lambda kv: (kv[0], {**kv[1][1], **kept.value.get(kv[0], {})}))
+        .union(sc.parallelize(behind, n))
+        .persist()
+    )
 
     # 6. the import files
-    result = SparkLoad(summary=summary, out=out, sessions=sum(1 for k, _ in attributed if not is_edge(k)))
+    result = SparkLoad(summary=summary, out=out, sessions=len(kept.value))
     _write(spark, final, out, result, n)
     final.unpersist()
+    graph.unpersist()
+    kept.destroy()
     return result
 
 
@@ -375,32 +381,35 @@ def _add_report(summary: LoadSummary, report: dict[str, Any], files: set[tuple[s
             summary.files_rejected += p.severity == "rejected"
 
 
-def _path_edges(graph: Any, wanted: Any, n: int) -> dict[Key, tuple[Key, str, Props]]:
-    """The trace-path edge into each wanted node (the first by type and source, as the stores read it)."""
-    rows = (
-        graph.filter(lambda kv: is_edge(kv[0]) and kv[0][0] in _PATH and wanted(kv[0][2]))
-        .map(lambda kv: (kv[0][2], (kv[0][0], kv[0][1], kv[1][1])))
-        .reduceByKey(lambda a, b: a if (a[0], a[1]) <= (b[0], b[1]) else b, n)
-        .collect()
-    )
-    return {dst: (src, t, props) for dst, (t, src, props) in rows}
+def _first_path_edge(a: tuple[str, Key], b: tuple[str, Key]) -> tuple[str, Key]:
+    """Of two trace-path edges into one node, the one the stores read first (by type, then source)."""
+    return a if a <= b else b
 
 
 def _attribute(sc: Any, graph: Any, n: int) -> list[tuple[Key, tuple[int, Props]]]:
     """Every session's kept attribution (its properties and BEHIND edge), from its path back."""
-    parent = _path_edges(graph, lambda dst: dst[0] == "Session", n)
-    frontier = {src for src, _t, _p in parent.values() if src[0] == "APICall"}
+    into = (
+        graph.filter(lambda kv: is_edge(kv[0]) and kv[0][0] in _PATH)
+        .map(lambda kv: (kv[0][2], (kv[0][0], kv[0][1])))
+        .reduceByKey(_first_path_edge, n)
+        .persist()
+    )
+    parent: dict[Key, Key] = {
+        dst: src for dst, (_t, src) in into.filter(lambda kv: kv[0][0] == "Session").collect()
+    }
+    frontier = {src for src in parent.values() if src[0] == "APICall"}
     seen: set[Key] = set(frontier)
     for _ in range(2 * MAX_DEPTH):
         if not frontier:
             break
         wanted = sc.broadcast(frontier)
-        found = _path_edges(graph, lambda dst, w=wanted: dst in w.value, n)
+        found = dict(into.filter(lambda kv, w=wanted: kv[0] in w.value).mapValues(lambda v: v[1]).collect())
         wanted.destroy()
         parent.update(found)
-        frontier = {src for src, _t, _p in found.values() if src[0] == "APICall"} - seen
+        frontier = {src for src in found.values() if src[0] == "APICall"} - seen
         seen |= frontier
-    needed = sc.broadcast(seen | {src for src, _t, _p in parent.values()})
+    into.unpersist()
+    needed = sc.broadcast(seen | set(parent.values()))
     props = dict(
         graph.filter(lambda kv: not is_edge(kv[0]) and (kv[0][0] == "Session" or kv[0] in needed.value))
         .map(lambda kv: (kv[0], kv[1][1]))
@@ -411,7 +420,7 @@ def _attribute(sc: Any, graph: Any, n: int) -> list[tuple[Key, tuple[int, Props]
     for key in sorted(k for k in props if k[0] == "Session"):
         keys = [key]
         while len(keys) <= MAX_DEPTH and keys[-1] in parent:
-            keys.append(parent[keys[-1]][0])
+            keys.append(parent[keys[-1]])
         path = [{"label": k[0], "id": k[1], **props.get(k, {})} for k in reversed(keys)]
         decided = kept_attribution(path, {})
         if decided is not None:
