@@ -26,6 +26,7 @@ relationship and property (tests/test_spark.py). See docs/spark.md for cluster c
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shutil
@@ -69,12 +70,19 @@ class Reader:
 
     def read(self, name: str) -> Blob | Problem:
         if name.startswith("s3://"):
-            import boto3
-
             from trailgraph.sources.s3 import get_s3_object
 
-            return get_s3_object(name, boto3.Session(profile_name=self.profile), self.endpoint_url)
+            return get_s3_object(name, _s3_client(self.profile, self.endpoint_url))
         return next(iter(iter_file_blobs([name])))
+
+
+@functools.cache
+def _s3_client(profile: str | None, endpoint_url: str | None) -> Any:
+    """One client per executor process (a client costs more to make than a small object to read)."""
+    from trailgraph.sources.s3 import aws_config
+    from trailgraph.sources.select import _session
+
+    return _session(profile).client("s3", endpoint_url=endpoint_url, config=aws_config(4))
 
 
 Extracted = tuple[int, str, BlobFacts | Problem]

@@ -274,10 +274,10 @@ def list_s3_objects(
     return (k if isinstance(k, Problem) else lister.where(k) for k in keys)
 
 
-def get_s3_object(name: str, session: boto3.Session, endpoint_url: str | None = None) -> Blob | Problem:
+def get_s3_object(name: str, client: S3Client) -> Blob | Problem:
     """One object by its `s3://bucket/key` name, or the Problem that says why it cannot be read."""
     bucket, key = split_s3_url(name)
-    return _Lister(session.client("s3", endpoint_url=endpoint_url, config=aws_config(1)), bucket).get(key)
+    return _Lister(client, bucket).get(key)
 
 
 def _one(lister: _Lister, key: str) -> Iterator[Blob | Problem]:
