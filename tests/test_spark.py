@@ -101,3 +101,24 @@ def test_spark_import_equals_a_transactional_load(
         )
     finally:
         imported.close()
+
+
+def test_spark_load_command_prints_the_import_and_fails_clearly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "trailgraph", "spark-load"]
+    bad = subprocess.run(
+        [*command, str(tmp_path / "nothing"), "--out", str(tmp_path / "x")], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "no such file or directory" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    out = tmp_path / "import"
+    args = [str(CORPORA / "flaws2"), "--out", str(out), "--master", "local[2]", "--format", "json"]
+    done = subprocess.run([*command, *args], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = orjson.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["loaded"] > 0 and summary["records"] == summary["loaded"] + summary["duplicates"]
+    assert summary["neo4j_admin"][:4] == ["neo4j-admin", "database", "import", "full"]
+    assert summary["neo4j_admin"][1:] == tgspark.import_args(out)
+    assert (out / "nodes-APICall.header.csv").read_text().startswith('"id:ID(APICall)"')

@@ -31,6 +31,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -257,6 +258,7 @@ class SparkLoad:
     sessions: int = 0
     mixed: list[str] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # step -> wall seconds
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -266,7 +268,21 @@ class SparkLoad:
             "relationships": self.relationships,
             "sessions": self.sessions,
             "mixed": self.mixed,
+            "seconds": {k: round(v, 1) for k, v in self.seconds.items()},
         }
+
+
+class _Clock:
+    """Wall time per step into `seconds` (each step ends at an action: Spark runs lazily)."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self.seconds = seconds
+        self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = now - self.last
+        self.last = now
 
 
 def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partitions: int = 0) -> SparkLoad:
@@ -274,11 +290,13 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     load reports them) and write the import files under `out` (a local path or a Hadoop URL)."""
     sc = spark.sparkContext
     summary = LoadSummary()
+    result = SparkLoad(summary=summary, out=out)
     sources = [(i, n) for i, n in enumerate(names) if isinstance(n, str)]
     reports = [(i, _problem_report(n)) for i, n in enumerate(names) if isinstance(n, Problem)]
     slices = partitions or max(1, min(len(sources), sc.defaultParallelism * 4))
     n = partitions or sc.defaultParallelism
     empty: dict[str, tuple[str, str]] = {}
+    clock = _Clock(result.seconds)
     first = sc.parallelize(sources, slices).map(lambda s: extract_source(s[0], s[1], reader, empty)).persist()
 
     # 2. later copies of an eventID: those sources are read again without them (rare)
@@ -304,7 +322,8 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     files_with_problems: set[tuple[str, str]] = set()
     for _order, report in sorted([*reports, *extracted.map(_report).collect()], key=lambda r: r[0]):
         _add_report(summary, report, files_with_problems)
-    first.unpersist()
+    first.unpersist()  # `extracted` is cached: an RDD is unpersisted only once what reads it is
+    clock.lap("read, parse, extract")
 
     # 3. facts merged in source order, property by property
     facts = (
@@ -313,7 +332,9 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
         .mapValues(_plain)
         .persist()
     )
+    facts.count()
     extracted.unpersist()
+    clock.lap("merge facts")
 
     # 4. linking, group by group
     nodes = facts.filter(lambda kv: not is_edge(kv[0]))
@@ -331,11 +352,13 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     by_shared = copies.map(lambda c: (c["sharedEventId"], c)).union(vouching).groupByKey(n)
     linked_shared = by_shared.flatMap(lambda kv: link_shared(kv[0], kv[1]))
     graph = facts.union(linked_slots).union(linked_shared).reduceByKey(merge_two, n).persist()
+    graph.count()
     facts.unpersist()
     copies.unpersist()
+    clock.lap("link")
 
     # 5. kept attribution of every session, on the driver, over the session-level graph
-    attributed = _attribute(sc, graph, n)
+    attributed = _attribute(sc, graph, n, clock)
     kept = sc.broadcast({k: props for k, (_r, props) in attributed if not is_edge(k)})
     behind = [(k, props) for k, (_r, props) in attributed if is_edge(k)]  # only attribution writes BEHIND
     final = (
@@ -345,8 +368,9 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     )
 
     # 6. the import files
-    result = SparkLoad(summary=summary, out=out, sessions=len(kept.value))
+    result.sessions = len(kept.value)
     _write(spark, final, out, result, n)
+    clock.lap("write files")
     final.unpersist()
     graph.unpersist()
     kept.destroy()
@@ -394,7 +418,7 @@ def _first_path_edge(a: tuple[str, Key], b: tuple[str, Key]) -> tuple[str, Key]:
     return a if a <= b else b
 
 
-def _attribute(sc: Any, graph: Any, n: int) -> list[tuple[Key, tuple[int, Props]]]:
+def _attribute(sc: Any, graph: Any, n: int, clock: _Clock) -> list[tuple[Key, tuple[int, Props]]]:
     """Every session's kept attribution (its properties and BEHIND edge), from its path back."""
     into = (
         graph.filter(lambda kv: is_edge(kv[0]) and kv[0][0] in _PATH)
@@ -424,6 +448,7 @@ def _attribute(sc: Any, graph: Any, n: int) -> list[tuple[Key, tuple[int, Props]
         .collect()
     )
     needed.destroy()
+    clock.lap("attribution: scans")
     out: list[tuple[Key, tuple[int, Props]]] = []
     for key in sorted(k for k in props if k[0] == "Session"):
         keys = [key]
@@ -433,6 +458,7 @@ def _attribute(sc: Any, graph: Any, n: int) -> list[tuple[Key, tuple[int, Props]
         decided = kept_attribution(path, {})
         if decided is not None:
             out.extend(fact_items(_ATTRIBUTED, decided))
+    clock.lap("attribution: driver")
     return out
 
 
