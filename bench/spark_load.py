@@ -39,7 +39,7 @@ def child_spark(root: Path, out: Path, master: str) -> dict[str, Any]:
 
     sampler = RssSampler()
     started = time.perf_counter()
-    session = tgspark.session(master)
+    session = tgspark.session(master, progress=False)
     session.sparkContext.setLogLevel("ERROR")
     jvm_s = time.perf_counter() - started
     shutil.rmtree(out, ignore_errors=True)
@@ -57,6 +57,7 @@ def child_spark(root: Path, out: Path, master: str) -> dict[str, Any]:
         "jvm_s": jvm_s,
         "peak_rss_mb": sampler.stop(),
         "csv_mb": round(sum(p.stat().st_size for p in out.iterdir()) / 2**20, 1),
+        "steps": result.as_dict()["seconds"],
     }
 
 
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                     note,
                 )
             )
-            print(f"  {rows[-1]}", file=sys.stderr)
+            print(f"  {rows[-1]}; steps (s): {res['steps']}", file=sys.stderr)
             if args.do_import and server is not None:
                 env = {"BENCH_NEO4J_PID": str(server.pid), "BENCH_NEO4J_PASSWORD": server.credentials[2]}
                 child = ["--child", "import", str(spark_out), str(server.home), str(server.bolt_port)]

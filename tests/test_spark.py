@@ -27,7 +27,7 @@ from trailgraph.store.neo4j import Neo4jStore
 
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
-    session = tgspark.session("local[2]")
+    session = tgspark.session("local[2]", progress=False)
     yield session
     session.stop()
 

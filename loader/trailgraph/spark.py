@@ -566,11 +566,11 @@ def import_args(out_dir: Path) -> list[str]:
     return args
 
 
-def session(master: str | None, app: str = "trailgraph spark-load") -> Any:
+def session(master: str | None, app: str = "trailgraph spark-load", progress: bool = True) -> Any:
     """A SparkSession: spark-submit's (its --master and --conf), else local mode with `master`."""
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName(app)
+    builder = SparkSession.builder.appName(app).config("spark.ui.showConsoleProgress", str(progress).lower())
     if master:
         builder = builder.master(master)
         if master.startswith("local"):
