@@ -163,6 +163,12 @@ def link_shared(shared: str, calls: Iterable[Props]) -> list[tuple[Key, tuple[in
     return list(fact_items(_LINKED, link(facts, set(), {shared})))
 
 
+def of_one_record(key: Key) -> bool:
+    """An APICall, or an edge into one (PERFORMED): only the call's own record writes it."""
+    label: str = key[2][0] if is_edge(key) else key[0]
+    return label == "APICall"
+
+
 def merge_two(a: tuple[int, Props], b: tuple[int, Props]) -> tuple[int, Props]:
     low, high = (a, b) if a[0] <= b[0] else (b, a)
     return high[0], {**low[1], **high[1]}
@@ -325,22 +331,30 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     first.unpersist()  # `extracted` is cached: an RDD is unpersisted only once what reads it is
     clock.lap("read, parse, extract")
 
-    # 3. facts merged in source order, property by property
+    # 3. facts merged in source order, property by property. A call and the edge of who made it come
+    # from its own record only (one source after step 2): they skip the shuffle.
+    items = extracted.flatMap(lambda e: [] if isinstance(e[2], Problem) else fact_items(e[0], e[2].batch))
+    own = items.filter(lambda kv: of_one_record(kv[0])).persist()
     facts = (
-        extracted.flatMap(lambda e: [] if isinstance(e[2], Problem) else fact_items(e[0], e[2].batch))
+        items.filter(lambda kv: not of_one_record(kv[0]))
         .aggregateByKey({}, merge_ranked, merge_accs, n)
         .mapValues(_plain)
         .persist()
     )
     facts.count()
+    own.count()
     extracted.unpersist()
     clock.lap("merge facts")
 
     # 4. linking, group by group
     nodes = facts.filter(lambda kv: not is_edge(kv[0]))
-    by_slot = nodes.flatMap(lambda kv: slot_keys(kv[0], kv[1][1])).groupByKey(n)
+    calls = own.filter(lambda kv: not is_edge(kv[0])).map(lambda kv: _with_id(kv[0], kv[1][1]))
+    by_slot = (
+        nodes.flatMap(lambda kv: slot_keys(kv[0], kv[1][1]))
+        .union(calls.flatMap(lambda c: slot_keys(("APICall", c["id"]), c)))
+        .groupByKey(n)
+    )
     linked_slots = by_slot.flatMap(lambda kv: link_slot(kv[0], kv[1]))
-    calls = nodes.filter(lambda kv: kv[0][0] == "APICall").map(lambda kv: _with_id(kv[0], kv[1][1]))
     copies = calls.filter(lambda c: isinstance(c.get("sharedEventId"), str)).persist()
     named = copies.filter(lambda c: isinstance(c.get("callerPrincipalId"), str)).map(
         lambda c: (c["callerPrincipalId"], c["sharedEventId"])
@@ -351,9 +365,12 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     vouching = named.distinct(n).join(issuances, n).map(lambda kv: kv[1])
     by_shared = copies.map(lambda c: (c["sharedEventId"], c)).union(vouching).groupByKey(n)
     linked_shared = by_shared.flatMap(lambda kv: link_shared(kv[0], kv[1]))
-    graph = facts.union(linked_slots).union(linked_shared).reduceByKey(merge_two, n).persist()
+    # the linker writes sessions' link status and edges no record writes: none of `own`
+    decided = facts.union(linked_slots).union(linked_shared).reduceByKey(merge_two, n)
+    graph = own.union(decided).persist()
     graph.count()
     facts.unpersist()
+    own.unpersist()
     copies.unpersist()
     clock.lap("link")
 
