@@ -418,3 +418,22 @@ def test_bad_arguments_fail_before_any_aws_call(url: str, filters: dict[str, Any
     args: dict[str, Any] = {"since": None, "until": None, "accounts": None, "regions": None, **filters}
     with pytest.raises(SourceError, match=message):
         iter_s3_blobs(url, session=moto_server.session(), endpoint_url="http://127.0.0.1:9", **args)
+
+
+def test_the_spark_path_lists_and_reads_what_the_load_downloads(trail: Trail, endpoint: str) -> None:
+    """The Spark path lists on its driver and reads each object on an executor: the same objects, in the
+    same order, with the same problems, and the same bytes."""
+    from trailgraph.sources.s3 import get_s3_object, list_s3_objects
+
+    filters: dict[str, Any] = {"since": datetime(2024, 3, 2), "until": None, "regions": ["us-east-1"]}
+    url = f"s3://{trail.bucket}/{TRAIL_PREFIX}/"
+    session = moto_server.session()
+    loaded = list(iter_s3_blobs(url, accounts=None, session=session, endpoint_url=endpoint, **filters))
+    named = list(list_s3_objects(url, accounts=None, session=session, endpoint_url=endpoint, **filters))
+    assert [b.name if isinstance(b, Blob) else b for b in loaded] == named
+    assert any(isinstance(n, Problem) for n in named) and any(isinstance(n, str) for n in named)
+    client = session.client("s3", endpoint_url=endpoint)
+    read = [get_s3_object(n, client) if isinstance(n, str) else n for n in named]
+    assert read == loaded
+    missing = get_s3_object(f"s3://{trail.bucket}/{TRAIL_PREFIX}/AWSLogs/nothing.json.gz", client)
+    assert isinstance(missing, Problem) and missing.severity == "rejected"

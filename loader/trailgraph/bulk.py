@@ -25,7 +25,7 @@ import argparse
 import shlex
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from trailgraph.store.neo4j import Neo4jStore
 
 _DELIMITERS = (";", "|", "\x1f", "\x1e")
 EMPTY_LISTS = "empty-lists.jsonl"
+EMPTY_LISTS_PARTS = "empty-lists-part-*.jsonl"
+"""The Spark path (trailgraph.spark) writes the empty lists in parts, one per partition."""
 
 
 @dataclass
@@ -126,6 +128,11 @@ def _cell(value: Any, kind: str, delimiter: str) -> str | None:
     return orjson.dumps(value).decode()  # a value of another type where strings are expected
 
 
+def csv_line(cells: Sequence[str | None]) -> str:
+    """One CSV row (no newline): present values quoted, absent ones empty and unquoted."""
+    return ",".join("" if c is None else '"' + c.replace('"', '""') + '"' for c in cells)
+
+
 class _Writer:
     """CSV with every present value quoted and absent values empty and unquoted."""
 
@@ -133,7 +140,7 @@ class _Writer:
         self.file = path.open("w", encoding="utf-8", newline="")
 
     def row(self, cells: list[str | None]) -> None:
-        self.file.write(",".join("" if c is None else '"' + c.replace('"', '""') + '"' for c in cells))
+        self.file.write(csv_line(cells))
         self.file.write("\n")
 
     def close(self) -> None:
@@ -232,7 +239,8 @@ def finish(store: Neo4jStore, out_dir: Path) -> int:
     empty list properties neo4j-admin cannot write (an empty array cell is read as no property).
     Returns how many were set."""
     store.ensure_schema()
-    rows = [orjson.loads(line) for line in (out_dir / EMPTY_LISTS).read_bytes().splitlines() if line]
+    files = [out_dir / EMPTY_LISTS, *sorted(out_dir.glob(EMPTY_LISTS_PARTS))]
+    rows = [orjson.loads(line) for f in files if f.exists() for line in f.read_bytes().splitlines() if line]
     groups: dict[tuple[str, ...], list[dict[str, str]]] = {}
     key: tuple[str, ...]
     for row in rows:

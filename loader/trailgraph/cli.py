@@ -585,7 +585,7 @@ def browser(
     sys.exit(code)
 
 
-from trailgraph import cli_queries  # noqa: E402,F401
+from trailgraph import cli_queries, cli_spark  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

@@ -104,8 +104,9 @@ class BlobFacts:
     shared: set[str] = field(default_factory=set)
 
 
-def extract_blob(blob: Blob) -> BlobFacts:
-    """The worker's task (module level, so it pickles by name)."""
+def extract_blob(blob: Blob, earlier: dict[str, tuple[str, str]] | None = None) -> BlobFacts:
+    """The worker's task (module level, so it pickles by name). `earlier`: events another source read
+    first holds (id -> (digest, where)), counted as duplicates or conflicts instead of extracted."""
     out = BlobFacts()
     seen = out.call_ids
     for item in parse_blob(blob):
@@ -118,7 +119,7 @@ def extract_blob(blob: Blob) -> BlobFacts:
         if isinstance(head, str):
             out.problems.append(Problem(item.source, item.index, "rejected", head))
             continue
-        first = seen.get(head.call_id)
+        first = seen.get(head.call_id) or (earlier.get(head.call_id) if earlier else None)
         if first is not None:
             if first[0] == head.digest:
                 out.duplicates += 1

@@ -224,19 +224,60 @@ def iter_s3_blobs(
     if workers < 1:
         raise SourceError(f"--workers must be at least 1, not {workers}")
     bucket, prefix = split_s3_url(url)
-    low, high = _window(since, until)
-    for account in accounts or []:
-        if not _ACCOUNT.match(account):
-            raise SourceError(f"--account {account!r}: not a 12-digit AWS account id")
     client = session.client("s3", endpoint_url=endpoint_url, config=aws_config(workers))
     lister = _Lister(client, bucket)
     if prefix.endswith((".json", ".json.gz")):
         return _one(lister, prefix)
-    scope = _scope(url, prefix)
+    keys = _keys(lister, url, since, until, accounts, regions, workers, on_listed)
+    return _download(lister, keys, workers)
+
+
+def _keys(
+    lister: _Lister,
+    url: str,
+    since: datetime | None,
+    until: datetime | None,
+    accounts: list[str] | None,
+    regions: list[str] | None,
+    workers: int,
+    on_listed: Callable[[int], None] | None,
+) -> Generator[str | Problem, None, None]:
+    low, high = _window(since, until)
+    for account in accounts or []:
+        if not _ACCOUNT.match(account):
+            raise SourceError(f"--account {account!r}: not a 12-digit AWS account id")
+    scope = _scope(url, split_s3_url(url)[1])
     accounts = _pinned(url, "account", scope.account, accounts)
     regions = _pinned(url, "region", scope.region, regions)
     plan = _plan(lister, scope, accounts, regions, low, high)
-    return _download(lister, _list(lister, plan, low, high, workers, on_listed), workers)
+    return _list(lister, plan, low, high, workers, on_listed)
+
+
+def list_s3_objects(
+    url: str,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    accounts: list[str] | None,
+    regions: list[str] | None,
+    session: boto3.Session,
+    endpoint_url: str | None = None,
+    workers: int = 4,
+) -> Iterator[str | Problem]:
+    """The `s3://bucket/key` names `iter_s3_blobs` would download, in the same order, without
+    downloading them (the Spark path reads each object on an executor with `get_s3_object`)."""
+    bucket, prefix = split_s3_url(url)
+    if prefix.endswith((".json", ".json.gz")):
+        return iter([url])
+    lister = _Lister(session.client("s3", endpoint_url=endpoint_url, config=aws_config(workers)), bucket)
+    keys = _keys(lister, url, since, until, accounts, regions, workers, None)
+    return (k if isinstance(k, Problem) else lister.where(k) for k in keys)
+
+
+def get_s3_object(name: str, client: S3Client) -> Blob | Problem:
+    """One object by its `s3://bucket/key` name, or the Problem that says why it cannot be read."""
+    bucket, key = split_s3_url(name)
+    return _Lister(client, bucket).get(key)
 
 
 def _one(lister: _Lister, key: str) -> Iterator[Blob | Problem]:
