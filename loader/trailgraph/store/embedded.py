@@ -722,19 +722,7 @@ class EmbeddedStore:
 
     def _add_in_typed(self, g: nx.MultiDiGraph, key: str, *types: str) -> list[str]:
         """A node's incoming edges of these types (the edges' primary key), in the whole graph's order."""
-        label, _, node_id = key.partition(":")
-        sources = []
-        for t, src_label, src, props in self.db.execute(
-            "SELECT type, src_label, src, props FROM edges WHERE dst_label = ? AND dst = ? "
-            f"AND type IN ({','.join('?' * len(types))}) ORDER BY type, src_label, src",
-            (label, node_id, *types),
-        ):
-            source = f"{src_label}:{src}"
-            if source not in g:
-                self._add_node(g, source)
-            g.add_edge(source, key, key=t, type=t, **orjson.loads(props))
-            sources.append(source)
-        return sources
+        return self._add_typed(g, key, True, types)
 
     def map_graph(self, account: Any) -> nx.MultiDiGraph:
         """The part of the graph `map` reads: every role (of the account) and its sessions, each
@@ -758,20 +746,25 @@ class EmbeddedStore:
 
     def _add_out_edges(self, g: nx.MultiDiGraph, key: str, *types: str) -> list[str]:
         """A node's outgoing edges of these types (the edges' source index), in the whole graph's order."""
+        return self._add_typed(g, key, False, types)
+
+    def _add_typed(self, g: nx.MultiDiGraph, key: str, incoming: bool, types: tuple[str, ...]) -> list[str]:
+        """`key`'s edges of these types, one way, into `g`; the nodes at their other ends, in order."""
         label, _, node_id = key.partition(":")
-        marks = ",".join("?" * len(types))
-        targets = []
-        for t, dst_label, dst, props in self.db.execute(
-            "SELECT type, dst_label, dst, props FROM edges WHERE src_label = ? AND src = ? "
-            f"AND type IN ({marks}) ORDER BY type, dst_label, dst",
+        here, there = ("dst", "src") if incoming else ("src", "dst")
+        found = []
+        for t, other_label, other, props in self.db.execute(
+            f"SELECT type, {there}_label, {there}, props FROM edges WHERE {here}_label = ? AND {here} = ? "
+            f"AND type IN ({','.join('?' * len(types))}) ORDER BY type, {there}_label, {there}",
             (label, node_id, *types),
         ):
-            target = f"{dst_label}:{dst}"
-            if target not in g:
-                self._add_node(g, target)
-            g.add_edge(key, target, key=t, type=t, **orjson.loads(props))
-            targets.append(target)
-        return targets
+            other_key = f"{other_label}:{other}"
+            if other_key not in g:
+                self._add_node(g, other_key)
+            src, dst = (other_key, key) if incoming else (key, other_key)
+            g.add_edge(src, dst, key=t, type=t, **orjson.loads(props))
+            found.append(other_key)
+        return found
 
     def _add_paths_back(self, g: nx.MultiDiGraph, key: str, expanded: set[str] | None = None) -> None:
         """The trace path back from a node (each step's incoming edges, as `trace` reads them)."""
