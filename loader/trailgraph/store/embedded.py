@@ -445,9 +445,8 @@ class EmbeddedStore:
         try:
             self._attribute_levels(slots, read)
         finally:
-            vars(
-                read.g
-            ).clear()  # networkx caches views that refer back to the graph: no cycle left (load.py)
+            # networkx caches views that refer back to the graph: leave no cycle for the GC (load.py)
+            vars(read.g).clear()
 
     def _attribute_levels(self, slots: set[str], read: _PathsBack) -> None:
         done: set[str] = set()
