@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tests import neo4j_server
 from tests.conftest import CORPORA, load_paths
 from tests.test_bulk_import import _dump, _sh
+from tests.test_evidence_rules import _through_missing_middle
 from trailgraph import spark as tgspark
 from trailgraph.bulk import finish
 from trailgraph.simulate import SimConfig, simulate
@@ -60,6 +61,24 @@ def test_an_event_read_twice_is_kept_from_the_first_source() -> None:
     ]
 
 
+def _vouching_days() -> list[dict[str, Any]]:
+    """One role session name through a missing account on four days, its issuances offered to each
+    day's hop copy only when alive then: vouched on day 1; two alive issuances on day 2 and an expired
+    one on day 3 (not vouched); on day 4 one issuance alive for days (Spark offers it to every hour)."""
+    cases: list[dict[str, Any]] = [
+        {},
+        {"second_issuance": True},
+        {"expires": "2024-03-01T10:09:59Z"},
+        {"expires": "2024-03-07T10:00:00Z"},
+    ]
+    out: list[dict[str, Any]] = []
+    for day, case in enumerate(cases, start=1):
+        records, _hop, _use = _through_missing_middle("alice", **case)
+        text = orjson.dumps(records).decode().replace("2024-03-01", f"2024-03-0{day}")
+        out.extend(orjson.loads(text.replace("ALICE", f"ALIC{day}")))
+    return out
+
+
 def test_spark_import_equals_a_transactional_load(
     spark: Any, neo4j_store: Neo4jStore, neo4j_credentials: tuple[str, str, str], tmp_path: Path
 ) -> None:
@@ -69,7 +88,8 @@ def test_spark_import_equals_a_transactional_load(
         pytest.skip("this run did not start the Neo4j server; it will not replace its database")
     org = tmp_path / "org"
     simulate(SimConfig(seed=11, events=2_000, days=1), org)
-    sources = expand([str(CORPORA), str(org / "AWSLogs")])
+    (org / "vouching.json").write_bytes(orjson.dumps({"Records": _vouching_days()}))
+    sources = expand([str(CORPORA), str(org / "AWSLogs"), str(org / "vouching.json")])
 
     loaded = load_paths(neo4j_store, *sources)
     transactional = _dump(neo4j_store)
@@ -85,6 +105,7 @@ def test_spark_import_equals_a_transactional_load(
     assert sorted(map(str, result.summary.problems)) == sorted(map(str, loaded.problems))
     assert (result.nodes, result.relationships) == (len(transactional[0]), len(transactional[1]))
     assert result.sessions > 100  # the corpora and the org have sessions to attribute
+    assert sum(b'"rule":"source-identity"' in r for r in transactional[1]) == 2  # days 1 and 4
 
     _sh("stop")
     try:

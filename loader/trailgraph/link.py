@@ -303,8 +303,37 @@ def _alive_until(issuance: Props) -> str:
     expiration = issuance.get("expiration")
     if isinstance(expiration, str):
         return expiration
-    start = datetime.strptime(str(issuance["eventTime"]), "%Y-%m-%dT%H:%M:%SZ")
-    return (start + MAX_SESSION).strftime("%Y-%m-%dT%H:%M:%SZ")
+    start = datetime.strptime(str(issuance["eventTime"]), _TIME)
+    return (start + MAX_SESSION).strftime(_TIME)
+
+
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+_HOUR = timedelta(hours=1)
+WIDE_HOURS = 48
+"""Issuances alive longer than this (or whose times do not parse) are offered to every copy naming their
+principal; the others only to copies made in an hour `alive_hours` gives."""
+
+
+def hour_of(at: Any) -> str | None:
+    """The UTC hour (`YYYY-MM-DDTHH`) of a normalised time, None if it is not one."""
+    try:
+        return datetime.strptime(str(at), _TIME).strftime("%Y-%m-%dT%H")
+    except ValueError:
+        return None
+
+
+def alive_hours(issuance: Props) -> list[str] | None:
+    """Every hour holding a time at which `_vouched` finds this issuance alive (from its eventTime to
+    its expiration, both ends included), or None: any hour (alive over WIDE_HOURS, or times that do
+    not parse). A copy made in no hour of the list cannot be vouched for by it."""
+    first = hour_of(issuance.get("eventTime"))
+    last = hour_of(_alive_until(issuance)) if first else None
+    if first is None or last is None:
+        return None
+    start, end = datetime.strptime(first, "%Y-%m-%dT%H"), datetime.strptime(last, "%Y-%m-%dT%H")
+    if end - start > timedelta(hours=WIDE_HOURS):
+        return None
+    return [(start + i * _HOUR).strftime("%Y-%m-%dT%H") for i in range((end - start) // _HOUR + 1)]
 
 
 def _vouched(call: Props, issuances: list[Props]) -> tuple[str, list[Props]] | None:

@@ -9,7 +9,8 @@ For trails one process cannot load (years of an organisation's CloudTrail): the 
 3. The facts of every node and edge are merged property by property, a later file's value over an
    earlier one's: what the load's merges in file order give.
 4. Each linker group is decided by `link.link`: a session slot with its sessions, issuances and console
-   SwitchRoles; a sharedEventID group with the issuances of the principals its copies name.
+   SwitchRoles; a sharedEventID group with the issuances of the principals its copies name that may
+   have been alive when the copy was made (`link.alive_hours`).
 5. Kept attribution (`attribution.kept_attribution`) of every session from its path back, on the
    driver, over the session-level graph: the sessions, the calls that issued them (and the copies and
    callers behind those), never the other calls. Driver memory grows with sessions, not events.
@@ -44,7 +45,7 @@ import orjson
 from trailgraph.attribution import MAX_DEPTH, kept_attribution
 from trailgraph.bulk import _DELIMITERS, EMPTY_LISTS_PARTS, _cell, _kind, _safe, csv_line
 from trailgraph.facts import GraphBatch, Props
-from trailgraph.link import LinkFacts, link
+from trailgraph.link import LinkFacts, alive_hours, hour_of, link
 from trailgraph.load import BlobFacts, LoadSummary, extract_blob
 from trailgraph.records import Problem
 from trailgraph.schema import KEY, TRACE_PATH_TYPES
@@ -356,13 +357,7 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     )
     linked_slots = by_slot.flatMap(lambda kv: link_slot(kv[0], kv[1]))
     copies = calls.filter(lambda c: isinstance(c.get("sharedEventId"), str)).persist()
-    named = copies.filter(lambda c: isinstance(c.get("callerPrincipalId"), str)).map(
-        lambda c: (c["callerPrincipalId"], c["sharedEventId"])
-    )
-    issuances = calls.filter(lambda c: isinstance(c.get("issuedPrincipalId"), str)).map(
-        lambda c: (c["issuedPrincipalId"], c)
-    )
-    vouching = named.distinct(n).join(issuances, n).map(lambda kv: kv[1])
+    vouching = _vouching(copies, calls, n)
     by_shared = copies.map(lambda c: (c["sharedEventId"], c)).union(vouching).groupByKey(n)
     linked_shared = by_shared.flatMap(lambda kv: link_shared(kv[0], kv[1]))
     # the linker writes sessions' link status and edges no record writes: none of `own`
@@ -392,6 +387,32 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     graph.unpersist()
     kept.destroy()
     return result
+
+
+def _vouching(copies: Any, calls: Any, n: int) -> Any:
+    """(sharedEventID, issuance) for every issuance `link._vouched` may find alive for a copy of that
+    group: of the principal the copy names, in the hour the copy was made. Joining on the principal
+    alone offers each copy every issuance of a role session name in the trail (a CI role assumed
+    thousands of times): quadratic, and the link step's time at 1M events."""
+    named = (
+        copies.filter(lambda c: isinstance(c.get("callerPrincipalId"), str) and c.get("callerSourceIdentity"))
+        .map(lambda c: (c["callerPrincipalId"], c["sharedEventId"], hour_of(c.get("eventTime"))))
+        .distinct(n)
+    )
+    issued = calls.filter(lambda c: isinstance(c.get("issuedPrincipalId"), str)).map(
+        lambda c: (c["issuedPrincipalId"], alive_hours(c), c)
+    )
+    in_hours = issued.filter(lambda t: t[1] is not None).flatMap(lambda t: [((t[0], h), t[2]) for h in t[1]])
+    any_hour = issued.filter(lambda t: t[1] is None).map(lambda t: (t[0], t[2]))
+    timeless = named.filter(lambda t: t[2] is None).map(lambda t: (t[0], t[1]))
+    return (
+        named.filter(lambda t: t[2] is not None)
+        .map(lambda t: ((t[0], t[2]), t[1]))
+        .join(in_hours, n)
+        .values()
+        .union(named.map(lambda t: (t[0], t[1])).join(any_hour, n).values())
+        .union(timeless.join(issued.map(lambda t: (t[0], t[2])), n).values())
+    )
 
 
 def _problem_report(p: Problem) -> dict[str, Any]:
