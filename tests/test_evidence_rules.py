@@ -364,6 +364,27 @@ def test_source_identity_in_separate_loads_links_when_the_issuance_arrives(any_s
 
 
 @pytest.mark.parametrize(
+    ("issued", "expires"),
+    [("2024-03-01T09:50:00Z", "2024-03-01T10:50:00Z"), ("2024-02-27T10:00:00Z", "2024-03-02T00:00:00Z")],
+    ids=["from-the-hour-before", "alive-for-days"],
+)
+def test_an_issuance_loaded_later_and_alive_at_the_hop_withdraws_the_vouch(
+    any_store: GraphStore, issued: str, expires: str
+) -> None:
+    """Copies are re-decided by the hours an issuance is alive in (vouching.py): one issued in an
+    earlier hour, or alive for days, must still reach the hop's copy and leave two candidates."""
+    records, _hop, use = _through_missing_middle("alice", second_issuance=True)
+    second = records.pop(1)
+    second["eventTime"] = issued
+    second["responseElements"]["credentials"]["expiration"] = expires
+    load_records(any_store, records, "first.json")
+    assert trace_one(any_store, use["eventID"])["origin"]["id"].endswith("user/alice")
+    load_records(any_store, [second], "second.json")
+    answer = trace_one(any_store, use["eventID"])
+    assert answer["complete"] is False and answer["gaps"][0]["account"] == MIDDLE
+
+
+@pytest.mark.parametrize(
     "case",
     [
         {"source_identity": None},

@@ -1,6 +1,7 @@
-"""`link.alive_hours` narrows the issuances offered to a cross-account copy (the Spark join) without ever
-leaving out one that `link._vouched` would find alive: a left-out issuance could make a second candidate
-look like the only one, and name the wrong session."""
+"""`vouching.alive_hours` narrows the issuances offered to a cross-account copy (a load re-decides a
+principal's copies hour by hour; Spark joins them by hour) without ever leaving out one that
+`link._vouched` would find alive: a left-out issuance could make a second candidate look like the only
+one, and name the wrong session."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trailgraph.link import WIDE_HOURS, _vouched, alive_hours, hour_of
+from trailgraph.link import _vouched
+from trailgraph.vouching import WIDE_HOURS, alive_hours, hour_of
 
 T0 = datetime(2024, 2, 28, 22, 0, 0)
 FMT = "%Y-%m-%dT%H:%M:%SZ"

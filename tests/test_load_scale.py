@@ -15,7 +15,8 @@ import pytest
 
 from tests.builders import assume_role, call, role_session_identity, user_identity
 from tests.conftest import CORPORA, load_paths
-from tests.lineage_helpers import load_records
+from tests.lineage_helpers import load_records, trace_one
+from tests.test_evidence_rules import _through_missing_middle
 from trailgraph import extract as extract_module
 from trailgraph.bulk import EMPTY_LISTS, export_csv, read_csv
 from trailgraph.extract import (
@@ -270,6 +271,19 @@ def test_a_store_in_the_earlier_layout_is_read_and_extended(org: Path, tmp_path:
     assert store.run("trace", {"eventId": some}) == run_twin(half.graph(), "trace", {"eventId": some})
     load_blobs(store, iter_file_blobs(rest))
     assert dump(store) == dump(reference)
+
+
+def test_a_store_from_before_hourly_principal_groups_gets_their_lookups(tmp_path: Path) -> None:
+    records, _hop, use = _through_missing_middle("alice")
+    path = tmp_path / "earlier.db"
+    store = EmbeddedStore(path)
+    load_records(store, records[:1], "identity.json")
+    store.db.execute("DELETE FROM lookups WHERE field IN ('callerHour', 'issuedHour')")
+    store.db.execute("PRAGMA user_version = 0")
+    store.close()
+    reopened = EmbeddedStore(path)
+    load_records(reopened, records[1:], "prod.json")
+    assert trace_one(reopened, use["eventID"])["origin"]["id"].endswith("user/alice")
 
 
 def test_csv_export_holds_every_node_edge_and_property(org: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import orjson
 from trailgraph.details import detail_props
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, bounded, merge_props
 from trailgraph.records import Record
+from trailgraph.vouching import principal_groups
 
 ISSUING_EVENTS = frozenset(
     {
@@ -326,7 +327,7 @@ def _facts(record: Record, head: Head, ext: Extracted) -> None:
             # A role session seen from the other account: its own issuance may vouch for it (link.py).
             call_props["callerPrincipalId"] = pid
             call_props["callerSourceIdentity"] = _source_identity(record)
-            ext.shared.add(PRINCIPAL_GROUP + pid)
+            ext.shared.update(principal_groups(call_props))
     if event_source == "sts.amazonaws.com" and event_name in ISSUING_EVENTS:
         _issuance(batch, record, event_name, event_time, ui, actor, call_props, ext)
         if actor is not None and call_props.get("issuedSlot"):
@@ -544,11 +545,6 @@ def _actor(
     return _unknown(batch, principal_id or _s(ui.get("userName")) or "unknown", ui_account)
 
 
-PRINCIPAL_GROUP = "pid:"
-"""Copy groups are sharedEventIDs; this prefix marks the other kind: a role session's principalId, which
-ties the issuance of that session to calls that name it from another account."""
-
-
 def _source_identity(record: Record) -> str | None:
     """sourceIdentity as the record carries it: the caller's session context, else the STS call's."""
     ctx = _d(_d(record.get("userIdentity")).get("sessionContext"))
@@ -698,4 +694,4 @@ def _issuance(
         call.update(
             issuedPrincipalId=principal_id, issuedSourceIdentity=batch.nodes[ref].get("sourceIdentity")
         )
-        ext.shared.add(PRINCIPAL_GROUP + principal_id)
+        ext.shared.update(principal_groups(call))

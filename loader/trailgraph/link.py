@@ -30,15 +30,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-from trailgraph.extract import PRINCIPAL_GROUP, user_or_root_label
+from trailgraph.extract import user_or_root_label
 from trailgraph.facts import GraphBatch, NodeRef
+from trailgraph.vouching import PRINCIPAL_GROUP, is_alive, names_in_hours, wanted_hours
 
 Props = dict[str, Any]
-MAX_SESSION = timedelta(hours=12)
-"""The longest an AssumeRole session lives, for issuances whose expiration the record does not give."""
 
 
 @dataclass(frozen=True)
@@ -61,13 +59,12 @@ def _canonical(copies: list[Props]) -> Props:
 
 def copy_groups(facts: LinkFacts, shared: set[str]) -> set[str]:
     """The sharedEventIDs to decide: those named, and those of calls made from another account by a
-    role session named by a principal group (`pid:...`), whose issuance may now vouch for them."""
-    pids = {k.removeprefix(PRINCIPAL_GROUP) for k in shared if k.startswith(PRINCIPAL_GROUP)}
+    role session, in an hour, named by a principal group (`vouching.py`), whose issuance may now vouch
+    for them."""
+    wanted = wanted_hours(shared)
     named = {k for k in shared if not k.startswith(PRINCIPAL_GROUP)}
     return named | {
-        c["sharedEventId"]
-        for c in facts.calls
-        if c.get("callerPrincipalId") in pids and c.get("sharedEventId")
+        c["sharedEventId"] for c in facts.calls if c.get("sharedEventId") and names_in_hours(c, wanted)
     }
 
 
@@ -299,43 +296,6 @@ def _link_copies(
             out.edge("PERFORMED", _ref(call["actor"]), ("APICall", call["id"]), group=group_key)
 
 
-def _alive_until(issuance: Props) -> str:
-    expiration = issuance.get("expiration")
-    if isinstance(expiration, str):
-        return expiration
-    start = datetime.strptime(str(issuance["eventTime"]), _TIME)
-    return (start + MAX_SESSION).strftime(_TIME)
-
-
-_TIME = "%Y-%m-%dT%H:%M:%SZ"
-_HOUR = timedelta(hours=1)
-WIDE_HOURS = 48
-"""Issuances alive longer than this (or whose times do not parse) are offered to every copy naming their
-principal; the others only to copies made in an hour `alive_hours` gives."""
-
-
-def hour_of(at: Any) -> str | None:
-    """The UTC hour (`YYYY-MM-DDTHH`) of a normalised time, None if it is not one."""
-    try:
-        return datetime.strptime(str(at), _TIME).strftime("%Y-%m-%dT%H")
-    except ValueError:
-        return None
-
-
-def alive_hours(issuance: Props) -> list[str] | None:
-    """Every hour holding a time at which `_vouched` finds this issuance alive (from its eventTime to
-    its expiration, both ends included), or None: any hour (alive over WIDE_HOURS, or times that do
-    not parse). A copy made in no hour of the list cannot be vouched for by it."""
-    first = hour_of(issuance.get("eventTime"))
-    last = hour_of(_alive_until(issuance)) if first else None
-    if first is None or last is None:
-        return None
-    start, end = datetime.strptime(first, "%Y-%m-%dT%H"), datetime.strptime(last, "%Y-%m-%dT%H")
-    if end - start > timedelta(hours=WIDE_HOURS):
-        return None
-    return [(start + i * _HOUR).strftime("%Y-%m-%dT%H") for i in range((end - start) // _HOUR + 1)]
-
-
 def _vouched(call: Props, issuances: list[Props]) -> tuple[str, list[Props]] | None:
     """The one loaded issuance of the caller's principal alive at the call, if its sourceIdentity is the
     one the call carries: its session, and the copies of that issuance (evidence)."""
@@ -344,7 +304,7 @@ def _vouched(call: Props, issuances: list[Props]) -> tuple[str, list[Props]] | N
         return None
     alive: dict[str, list[Props]] = defaultdict(list)
     for c in issuances:
-        if str(c.get("eventTime")) <= at <= _alive_until(c) and c.get("issuedSession"):
+        if is_alive(c, at) and c.get("issuedSession"):
             alive[c["issuedSession"]].append(c)
     if len(alive) != 1:
         return None

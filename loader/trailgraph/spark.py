@@ -10,7 +10,7 @@ For trails one process cannot load (years of an organisation's CloudTrail): the 
    earlier one's: what the load's merges in file order give.
 4. Each linker group is decided by `link.link`: a session slot with its sessions, issuances and console
    SwitchRoles; a sharedEventID group with the issuances of the principals its copies name that may
-   have been alive when the copy was made (`link.alive_hours`).
+   have been alive when the copy was made (`vouching.alive_hours`).
 5. Kept attribution (`attribution.kept_attribution`) of every session from its path back, on the
    driver, over the session-level graph: the sessions, the calls that issued them (and the copies and
    callers behind those), never the other calls. Driver memory grows with sessions, not events.
@@ -45,12 +45,13 @@ import orjson
 from trailgraph.attribution import MAX_DEPTH, kept_attribution
 from trailgraph.bulk import _DELIMITERS, EMPTY_LISTS_PARTS, _cell, _kind, _safe, csv_line
 from trailgraph.facts import GraphBatch, Props
-from trailgraph.link import LinkFacts, alive_hours, hour_of, link
+from trailgraph.link import LinkFacts, link
 from trailgraph.load import BlobFacts, LoadSummary, extract_blob
 from trailgraph.records import Problem
 from trailgraph.schema import KEY, TRACE_PATH_TYPES
 from trailgraph.sources.blob import Blob
 from trailgraph.sources.files import iter_file_blobs
+from trailgraph.vouching import alive_hours, hour_of
 
 Key = tuple[Any, ...]
 """A node `(label, id)` or an edge `(type, (label, id), (label, id))`."""

@@ -27,11 +27,11 @@ import networkx as nx
 import orjson
 
 from trailgraph.attribution import MAX_DEPTH, attribution_slots, kept_attribution
-from trailgraph.extract import PRINCIPAL_GROUP
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, NODES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
+from trailgraph.vouching import EVERY_HOUR, PRINCIPAL_GROUP, caller_key, issued_keys, wanted_hours
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (label TEXT NOT NULL, id TEXT NOT NULL, props TEXT NOT NULL);
@@ -161,7 +161,13 @@ def _groups(label: str, props: Props) -> list[tuple[str, str]]:
             principal = props.get(field)
             if isinstance(principal, str):
                 found.append((field, principal))
+        found.extend(_hour_lookups(props))
     return found
+
+
+def _hour_lookups(props: Props) -> list[tuple[str, str]]:
+    caller = caller_key(props)
+    return [("issuedHour", k) for k in issued_keys(props)] + ([("callerHour", caller)] if caller else [])
 
 
 _GROUPED = frozenset({"Session", "APICall"})
@@ -176,12 +182,13 @@ class _Dirty:
 
     def add(self, groups: list[tuple[str, str]]) -> None:
         for f, value in groups:
-            if f == "issuerActor":
-                continue  # an attribution lookup, not a linker group
-            if f in ("callerPrincipalId", "issuedPrincipalId"):
+            if f in ("callerHour", "issuedHour"):
                 self.shared.add(PRINCIPAL_GROUP + value)
-            else:
-                (self.shared if f == "sharedEventId" else self.slots).add(value)
+            elif f in ("slot", "issuedSlot", "actorSlot"):
+                self.slots.add(value)
+            elif f == "sharedEventId":
+                self.shared.add(value)
+            # issuerActor (attribution), callerPrincipalId and issuedPrincipalId (reads) are no groups
 
 
 LOOKUP_FIELDS = (
@@ -191,11 +198,15 @@ LOOKUP_FIELDS = (
     "sharedEventId",
     "callerPrincipalId",
     "issuedPrincipalId",
+    "callerHour",
+    "issuedHour",
     "issuerActor",
 )
 """Properties the linker looks nodes up by (see `_groups`), kept in their own indexed table (exact, any
 characters). `actorSlot` only matters to the linker on console SwitchRole calls: only those are kept."""
 _ADD_LOOKUP = "INSERT OR IGNORE INTO lookups (field, value, label, id) VALUES (?, ?, ?, ?)"
+_HOUR_LOOKUPS = 2
+"""`PRAGMA user_version` from which the store has callerHour and issuedHour lookups (vouching.py)."""
 
 
 def _dumps(props: dict[str, Any]) -> str:
@@ -259,10 +270,25 @@ class EmbeddedStore:
         for statement in (_KEY_OF_INDEX, *searched_indexes()):
             self.db.execute(statement)
         if "nodes" not in tables:
+            self.db.execute(f"PRAGMA user_version = {_HOUR_LOOKUPS}")
             return
         if "PRIMARY KEY (dst_label" not in (tables.get("edges") or ""):
             self._legacy = True
             self.db.execute(_LEGACY_EDGE_INDEX)
+        if self.db.execute("PRAGMA user_version").fetchone()[0] < _HOUR_LOOKUPS:
+            self._add_hour_lookups()
+
+    def _add_hour_lookups(self) -> None:
+        """Stores written before principal groups were hourly get the hour lookups of their calls."""
+        self.db.execute("BEGIN IMMEDIATE")
+        rows = self.db.execute(
+            "SELECT n.props, n.id FROM nodes n WHERE n.label = 'APICall' AND n.id IN (SELECT id FROM lookups "
+            "WHERE label = 'APICall' AND field IN ('callerPrincipalId', 'issuedPrincipalId'))"
+        ).fetchall()
+        lookups = [(f, v, "APICall", i) for props, i in rows for f, v in _hour_lookups(orjson.loads(props))]
+        self.db.executemany(_ADD_LOOKUP, lookups)
+        self.db.execute(f"PRAGMA user_version = {_HOUR_LOOKUPS}")
+        self.db.execute("COMMIT")
 
     def _explain(self, exc: sqlite3.Error) -> str:
         text = str(exc)
@@ -513,18 +539,21 @@ class EmbeddedStore:
         def calls_by(field: str, keys: set[str]) -> list[dict[str, Any]]:
             return self._select(sql.format(field=field, label="APICall"), sorted(keys))
 
-        pids = {k.removeprefix(PRINCIPAL_GROUP) for k in shared if k.startswith(PRINCIPAL_GROUP)}
+        wanted = wanted_hours(shared)
         named = {k for k in shared if not k.startswith(PRINCIPAL_GROUP)}
-        vouched = calls_by("callerPrincipalId", pids)
+        every = {p for p, hours in wanted.items() if EVERY_HOUR in hours}
+        hours = {f"{p}@{h}" for p, hs in wanted.items() for h in hs | {EVERY_HOUR}}
+        vouched = [*calls_by("callerHour", hours), *calls_by("callerPrincipalId", every)]
         named |= {c["sharedEventId"] for c in vouched if isinstance(c.get("sharedEventId"), str)}
-        calls: dict[str, dict[str, Any]] = {}
+        calls: dict[str, dict[str, Any]] = {c["id"]: c for c in vouched}
         for field, keys in (("issuedSlot", slots), ("actorSlot", slots), ("sharedEventId", named)):
             for call in calls_by(field, keys):
                 calls[call["id"]] = call
-        pids |= {
-            c["callerPrincipalId"] for c in calls.values() if isinstance(c.get("callerPrincipalId"), str)
-        }
-        for call in [*vouched, *calls_by("issuedPrincipalId", pids)]:
+        # the issuances that may vouch for these copies: alive in their hours (every one where unknown)
+        copies = {k for c in calls.values() if (k := caller_key(c))}
+        every = {k.rpartition("@")[0] for k in copies if k.endswith("@" + EVERY_HOUR)}
+        issued = copies | {f"{k.rpartition('@')[0]}@{EVERY_HOUR}" for k in copies}
+        for call in [*calls_by("issuedHour", issued), *calls_by("issuedPrincipalId", every)]:
             calls[call["id"]] = call
         sessions = self._select(sql.format(field="slot", label="Session"), sorted(slots))
         return LinkFacts(calls=list(calls.values()), sessions=sessions)

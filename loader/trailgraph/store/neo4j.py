@@ -10,11 +10,11 @@ from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
 from trailgraph.attribution import MAX_DEPTH, attribution_slots, kept_attribution
-from trailgraph.extract import PRINCIPAL_GROUP
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGES, KEY, NODES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
+from trailgraph.vouching import PRINCIPAL_GROUP, names_in_hours, wanted_hours
 
 
 def schema_statements() -> list[str]:
@@ -342,10 +342,11 @@ class Neo4jStore:
         return int(created)
 
     def _link_facts(self, tx: neo4j.ManagedTransaction, slots: set[str], shared: set[str]) -> LinkFacts:
-        pids = {k.removeprefix(PRINCIPAL_GROUP) for k in shared if k.startswith(PRINCIPAL_GROUP)}
+        wanted = wanted_hours(shared)
         named = {k for k in shared if not k.startswith(PRINCIPAL_GROUP)}
         by_caller = "MATCH (c:APICall) WHERE c.callerPrincipalId IN $pids RETURN properties(c) AS props"
-        vouched = [dict(r["props"]) for r in tx.run(by_caller, pids=sorted(pids))]
+        vouched = [dict(r["props"]) for r in tx.run(by_caller, pids=sorted(wanted))]
+        vouched = [c for c in vouched if names_in_hours(c, wanted)]
         named |= {c["sharedEventId"] for c in vouched if isinstance(c.get("sharedEventId"), str)}
         query = (
             "CALL () { MATCH (c:APICall) WHERE c.issuedSlot IN $slots RETURN c "
@@ -355,8 +356,10 @@ class Neo4jStore:
         )
         params = {"slots": sorted(slots), "shared": sorted(named)}
         calls = {c["id"]: c for c in (dict(r["props"]) for r in tx.run(query, params))}
-        pids |= {
-            c["callerPrincipalId"] for c in calls.values() if isinstance(c.get("callerPrincipalId"), str)
+        pids = {
+            c["callerPrincipalId"]
+            for c in [*vouched, *calls.values()]
+            if isinstance(c.get("callerPrincipalId"), str)
         }
         by_issued = "MATCH (c:APICall) WHERE c.issuedPrincipalId IN $pids RETURN properties(c) AS props"
         for c in [*vouched, *(dict(r["props"]) for r in tx.run(by_issued, pids=sorted(pids)))]:
