@@ -186,6 +186,24 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
         raise click.BadParameter(str(exc)) from exc
 
 
+def listing_filters(sources: str) -> Callable[[F], F]:
+    """--since/--until (trail files by time) and --account/--region, narrowing an S3 listing."""
+
+    def decorate(fn: F) -> F:
+        for option in (
+            click.option("--region", multiple=True, help=f"{sources}: only these regions (repeatable)."),
+            click.option("--account", multiple=True, help=f"{sources}: only these account ids (repeatable)."),
+            click.option("--until", callback=_moment, help="S3: only trail files up to this time."),
+            click.option(
+                "--since", callback=_moment, help="S3: only trail files from this time (ISO 8601 or 24h, 7d)."
+            ),
+        ):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
 @main.command()
 @click.argument("paths", nargs=-1)
 @click.option("--strict", is_flag=True, help="Stop at the first rejected record or file.")
@@ -197,10 +215,7 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     show_default=True,
     help="Summary format.",
 )
-@click.option("--since", callback=_moment, help="S3: only trail files from this time (ISO 8601 or 24h, 7d).")
-@click.option("--until", callback=_moment, help="S3: only trail files up to this time.")
-@click.option("--account", multiple=True, help="S3 / LookupEvents: only these account ids (repeatable).")
-@click.option("--region", multiple=True, help="S3 / LookupEvents: only these regions (repeatable).")
+@listing_filters("S3 / LookupEvents")
 @click.option("--profile", default=None, help="AWS profile (default: the standard credential chain).")
 @click.option(
     "--workers",

@@ -11,7 +11,7 @@ import orjson
 from rich.markup import escape
 
 from trailgraph import render
-from trailgraph.cli import EXIT_NOT_FOUND, _moment, err, main
+from trailgraph.cli import EXIT_NOT_FOUND, err, listing_filters, main
 from trailgraph.records import Problem
 
 
@@ -24,10 +24,7 @@ from trailgraph.records import Problem
     help="Where to write the import files: a local directory, or a URL every executor can write "
     "(s3://, hdfs://, dbfs:/); copy a remote one next to Neo4j and run `python -m trailgraph.spark arrange`.",
 )
-@click.option("--since", callback=_moment, help="S3: only trail files from this time (ISO 8601 or 24h, 7d).")
-@click.option("--until", callback=_moment, help="S3: only trail files up to this time.")
-@click.option("--account", multiple=True, help="S3: only these account ids (repeatable).")
-@click.option("--region", multiple=True, help="S3: only these regions (repeatable).")
+@listing_filters("S3")
 @click.option("--profile", default=None, help="AWS profile, on the driver and every executor.")
 @click.option(
     "--master",
