@@ -121,6 +121,22 @@ def test_kept_attribution_equals_a_fresh_walk_embedded(
     assert complete and any(k["depth"] >= 2 for k in complete)  # chains are kept, not only single hops
 
 
+def test_a_store_written_before_kept_attribution_gets_it_when_opened(
+    records: list[Record], tmp_path: Path
+) -> None:
+    path = tmp_path / "earlier.db"
+    store = EmbeddedStore(path)
+    load_blobs(store, [Blob("all.json", orjson.dumps({"Records": records}))])
+    removed = ", ".join(f"'$.{k}'" for k in ATTRIBUTION)
+    store.db.execute(f"UPDATE nodes SET props = json_remove(props, {removed}) WHERE label = 'Session'")
+    store.db.execute("DELETE FROM edges WHERE type = 'BEHIND'")
+    assert not _kept_embedded(store)[1]  # no BEHIND edges left
+    store.close()
+    reopened = EmbeddedStore(path)
+    kept, behind = _kept_embedded(reopened)
+    _assert_kept(_fresh_embedded(reopened), kept, behind)
+
+
 @pytest.mark.neo4j
 @pytest.mark.parametrize("seed", [1, 2])
 def test_kept_attribution_equals_a_fresh_walk_neo4j(

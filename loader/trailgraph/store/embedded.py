@@ -18,6 +18,7 @@ edges keyed by their natural keys) keep working: an index on edge targets is add
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from pathlib import Path
@@ -133,6 +134,8 @@ _BY_LOOKUP = (
 _REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
 _PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
 _CHUNK = 500
+_ATTRIBUTE_CHUNK = 2_000
+_log = logging.getLogger(__name__)
 _KNOWN_MAX = 200_000
 """Entries each of `_known` and `_known_edges` keep (the oldest go first): ~100 MB."""
 _STRUCTURAL = frozenset(t for t in EDGE_TYPES if t not in _REPLACED)
@@ -259,6 +262,7 @@ class EmbeddedStore:
         self._absent: set[str] = set()
         """APICall ids `digests` did not find, for the next write (which then forgets them)."""
         self._version: int | None = None
+        self._attribute_unattributed()
 
     def _open_schema(self) -> None:
         tables = dict(self.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
@@ -277,6 +281,29 @@ class EmbeddedStore:
             self.db.execute(_LEGACY_EDGE_INDEX)
         if self.db.execute("PRAGMA user_version").fetchone()[0] < _HOUR_LOOKUPS:
             self._add_hour_lookups()
+
+    def _attribute_unattributed(self) -> None:
+        """Stores written before sessions kept their attribution get it now, once, a few thousand
+        slots a transaction (queries read it: without it their answers would silently miss sessions)."""
+        try:
+            slots = sorted(
+                {
+                    slot
+                    for (slot,) in self.db.execute(
+                        f"SELECT {_json_prop('slot')} FROM nodes INDEXED BY nodes_session_depth "
+                        f"WHERE label = 'Session' AND {_json_prop('depth')} IS NULL"
+                    )
+                    if isinstance(slot, str)
+                }
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(self._explain(exc)) from exc
+        if slots:
+            _log.warning(
+                "%s: keeping the attribution of the sessions of %d slots (once)", self.path, len(slots)
+            )
+        for i in range(0, len(slots), _ATTRIBUTE_CHUNK):
+            self._tx(self._attribute, set(slots[i : i + _ATTRIBUTE_CHUNK]))
 
     def _add_hour_lookups(self) -> None:
         """Stores written before principal groups were hourly get the hour lookups of their calls."""
