@@ -113,6 +113,10 @@
     const keep = elements.union(elements.connectedNodes()).union(elements.connectedNodes().parents());
     elements.addClass("shown");
     cy.elements().not(keep).addClass("faded");
+    // an origin's edge into an account gives way to its edges to the roles there
+    elements.filter(".reached.shown").forEach(e => {
+      cy.getElementById(e.source().id() + "->" + e.target().parent().id()).addClass("faded");
+    });
   }
   function hopsOf(e, seen) {  // the hops into a role that an origin's sessions took, back to the origin
     let hops = cy.collection();
@@ -130,10 +134,10 @@
     if (value === undefined || value === null || value === "") return;
     dl.append(el("dt", term), el("dd", value));
   }
-  function section(e) {
+  function section(e, sessionsToo) {
     const s = e.summary, box = el("section");
     box.dataset.edge = e.id;
-    box.append(el("h3", name(e.source) + " → " + name(e.target)));
+    box.append(el("h3", sessionsToo ? name(e.source) + " → " + name(e.target) : "every role there"));
     const dl = el("dl");
     row(dl, "sessions", s.count);
     row(dl, "first", s.first);
@@ -148,6 +152,7 @@
           ": " + plural(v.sessions, "session"));
     }
     box.append(dl);
+    if (!sessionsToo) return box;  // listed under each role below
     const list = el("ol", null, "sessions");
     for (const x of e.sessions) {
       const li = el("li");
@@ -165,7 +170,9 @@
     return box;
   }
   function show(title, edges, before) {
-    panel.replaceChildren(el("h2", title), ...(before || []), ...edges.map(e => section(e.data("model"))));
+    const many = edges.length > 1;
+    panel.replaceChildren(el("h2", title), ...(before || []),
+                          ...edges.map(e => section(e.data("model"), !many || !e.hasClass("account"))));
   }
   cy.on("tap", "edge", evt => {
     const e = evt.target, m = e.data("model");
@@ -180,7 +187,7 @@
   });
   cy.on("tap", "node", evt => {
     const n = evt.target, m = n.data("model");
-    const edges = m.kind === "account" ? n.incomers("edge.account")
+    const edges = m.kind === "account" ? n.children().incomers("edge.reached")
       : m.kind === "role" ? n.connectedEdges() : n.connectedEdges(".reached");
     focus(edges.union(n));
     const before = [];
