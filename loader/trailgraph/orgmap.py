@@ -308,4 +308,4 @@ def to_html(model: MapModel) -> str:
     """One offline page: the shared shell with the map's body, style and script (trailgraph.assets)."""
     from trailgraph.htmlpage import render_page
 
-    return render_page("map", model.title, payload(model), layout=True)
+    return render_page("map", model.title, payload(model), layout=False)

@@ -1,5 +1,5 @@
 // The organisation map page: draws the model embedded as JSON with Cytoscape.js (vendored next to
-// this file). Two columns read left to right: origins, and the accounts they reached as bands holding
+// this file; no layout library: the model orders the two columns). Two columns read left to right: origins, and the accounts they reached as bands holding
 // the roles; the model gives each node its place in its column (ordered so few edges cross), this
 // file only stacks them. Every string came from CloudTrail, so text reaches the DOM through
 // textContent only.
