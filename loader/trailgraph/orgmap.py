@@ -24,14 +24,20 @@ SESSIONS_LISTED = 40  # per edge; the rest is a count and the command that lists
 TOP_ORIGINS = 12  # origins drawn one by one (and every "logs missing" node); the rest fold by kind
 TOP_ROLES = 20  # roles drawn one by one; the rest fold into one node per account
 _EXTERNAL = {"SAMLUser": "SAML", "IdentityCenterUser": "Identity Center", "WebIdentityUser": "web identity"}
-_PLURAL = {"person": "people", "external": "external identities", "service": "AWS services"}
+_PLURAL = {  # what a "+N more" node of origins holds: people and services, external ones by type
+    "person": "people",
+    "service": "AWS services",
+    "SAMLUser": "SAML identities",
+    "IdentityCenterUser": "Identity Center users",
+    "WebIdentityUser": "web identities",
+}
 
 
 @dataclass
 class Edge:
     src: str
     dst: str
-    kind: str  # reached (origin -> role, directly or through a chain) | hop (role -> role, on demand)
+    kind: str  # account (origin -> account band) | reached (origin -> role) | hop (role -> role)
     rows: list[Row] = field(default_factory=list)
     cross_account: bool = False  # the role is in another account than the origin or the role before
     chain: bool = False  # some of its sessions were opened from a session of another role
@@ -102,9 +108,9 @@ def _busiest(totals: Counter[str], keep: int) -> set[str]:
     return {key for key, _n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:keep]}
 
 
-def _fold_of(key: str, kinds: dict[str, str]) -> str:
-    """The "+N more" node an origin (by kind) or a role (by account) folds into."""
-    return f"more:{kinds[key]}" if key in kinds else f"more:account:{key.split(':')[1]}"
+def _fold_of(key: str, groups: dict[str, str]) -> str:
+    """The "+N more" node an origin (by kind, external ones by type) or a role (by account) folds into."""
+    return f"more:{groups[key]}" if key in groups else f"more:account:{key.split(':')[1]}"
 
 
 def map_model(
@@ -122,21 +128,22 @@ def map_model(
     origin and per account, which lists them: the filter box and --principal bring one back."""
     model = MapModel(title)
     kept = [r for r in rows if _kept(r, services, principal)]
-    origins, roles, kinds = Counter[str](), Counter[str](), {}
+    origins, roles, groups = Counter[str](), Counter[str](), {}
     for row in kept:
-        key, kinds[key], *_ = _origin(row)
+        key, kind, _label, details = _origin(row)
+        groups[key] = str(details.get("type") or kind) if kind == "external" else kind
         origins[key] += int(row["sessions"])
         roles[_role_key(row["roleArn"])[0]] += int(row["sessions"])
     shown = _busiest(Counter({k: n for k, n in origins.items() if not k.startswith("gap:")}), top_origins)
     shown |= {k for k in origins if k.startswith("gap:")} | _busiest(roles, top_roles)
-    folds = Counter(_fold_of(k, kinds) for k in (*origins, *roles) if k not in shown)
-    shown |= {k for k in (*origins, *roles) if folds[_fold_of(k, kinds)] == 1}  # never "+1 more"
+    folds = Counter(_fold_of(k, groups) for k in (*origins, *roles) if k not in shown)
+    shown |= {k for k in (*origins, *roles) if folds[_fold_of(k, groups)] == 1}  # never "+1 more"
 
     def origin_node(row: Row) -> tuple[str, str | None]:
         key, kind, label, details = _origin(row)
         if key in shown:
             return model.node(key, kind, label, **details), details["account"]
-        fold = model.node(f"more:{kind}", kind, "", folded=True)
+        fold = model.node(_fold_of(key, groups), kind, "", folded=True)
         model.nodes[fold].setdefault("members", {})[label] = origins[key]
         return fold, details["account"]
 
@@ -172,7 +179,9 @@ def map_model(
         if node.get("folded"):
             members = sorted(node["members"].items(), key=lambda kv: (-kv[1], kv[0]))
             node["members"] = [{"label": label, "sessions": n} for label, n in members]
-            node["label"] = f"+{len(members)} more " + _PLURAL.get(node["kind"], "roles")
+            group = node["id"].removeprefix("more:")
+            name = _PLURAL.get(group, "roles" if node["kind"] == "role" else "external identities")
+            node["label"] = f"+{len(members)} more {name}"
     _order(model)
     return model
 
@@ -281,10 +290,11 @@ def _via(model: MapModel, edge: Edge) -> list[Row]:
 
 def payload(model: MapModel) -> Row:
     """The JSON the page draws: nodes, and edges each with a summary and up to SESSIONS_LISTED sessions
-    (an edge from an origin also says which roles its chains came through)."""
+    (an edge to a role also says which roles its chains came through)."""
     edges = []
     for edge in model.edges.values():
-        listed = [_session(row, example) for row in edge.rows for example in row.get("examples") or []]
+        examples = [] if edge.kind == "account" else edge.rows  # an account's are listed under its roles
+        listed = [_session(row, example) for row in examples for example in row.get("examples") or []]
         listed.sort(key=lambda s: (str(s.get("created") or ""), str(s["session"])), reverse=True)
         roles = sorted({str(row["roleArn"]) for row in edge.rows})
         edges.append(

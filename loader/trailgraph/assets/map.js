@@ -129,7 +129,10 @@
     }
     return hops;
   }
-  const name = id => cy.getElementById(id).data("model").label;
+  const name = id => {  // a role's name says its account: ReadOnly is in most of them
+    const m = cy.getElementById(id).data("model");
+    return m.kind === "role" ? m.label + " (" + m.account + ")" : m.label;
+  };
   function row(dl, term, value) {
     if (value === undefined || value === null || value === "") return;
     dl.append(el("dt", term), el("dd", value));
@@ -182,7 +185,7 @@
       show(name(m.source) + " → " + name(m.target), [e, ...roles]);
     } else {
       focus(e.union(m.kind === "reached" ? hopsOf(e, new Set()) : cy.collection()));
-      show(m.kind === "hop" ? "a hop from role to role" : "edge", [e]);
+      show((m.kind === "hop" ? "a hop: " : "how ") + name(m.source) + " reached " + name(m.target), [e]);
     }
   });
   cy.on("tap", "node", evt => {
