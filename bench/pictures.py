@@ -5,8 +5,10 @@
     python bench/pictures.py --docs docs                    # and redraw docs/*.png (seed, 5,000-event org)
 
 Prints the role sessions aggregated, nodes and edges drawn, the HTML size, the time to run the `map`
-query and build the model, and the time from navigation to `body[data-drawn]` (dagre layout done) in
-Debian's chromium with every network request refused (three runs; the first includes a cold start).
+query and build the model, the time from navigation to `body[data-drawn]` (layout done) in Debian's
+chromium with every network request refused (three runs; the first includes a cold start), and how
+readable the drawing is: edge crossings and node overlaps from the drawn positions, and the zoom that
+fits it in the window (tests/pages.py `measure`).
 The browser side is tests/pages.py, the same code the Chromium tests use.
 """
 
@@ -16,12 +18,13 @@ import argparse
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.pages import chromium_tab, open_offline, simulated_org
+from tests.pages import chromium_tab, measure, open_offline, simulated_org
 from trailgraph.orgmap import fetch_rows, map_model, payload, to_html
 from trailgraph.pictures import render_picture
 from trailgraph.store.embedded import EmbeddedStore
@@ -78,7 +81,7 @@ def seed_pictures(tab: Any, out: Path, work: Path) -> None:
         "trace-seed": render_picture(trace_events(store, [CREATE_USER])[0], "html"),
     }
     clicks = {
-        "map-seed": (_EDGE_AT, f"origin:{BOB}->role:776613361644:assume-admin-role-example"),
+        "map-seed": (_EDGE_AT, f"origin:{BOB}->account:776613361644"),
         "activity-bob": (_MARK_AT, f"776613361644:{CREATE_USER}"),
         "trace-seed": (_HOP_AT, None),
     }
@@ -109,18 +112,29 @@ def main() -> None:
     page = root / "map.html"
     page.write_text(to_html(model), encoding="utf-8")
     data = payload(model)
-    drawn = sum(e["summary"]["count"] for e in data["edges"] if e["kind"] == "in")
+    drawn = sum(r["sessions"] for r in rows if r.get("originType") != "AWSService")
     with chromium_tab() as tab:
         times = drawn_in(tab, page)
+        quality = measure(tab)
         if args.docs is not None:
             tab.screenshot(path=str(args.docs / f"map-org-{args.events}.png"))
             print(f"wrote {args.docs / f'map-org-{args.events}.png'}")
             seed_pictures(tab, args.docs, root)
     print(f"role sessions: {sum(r['sessions'] for r in rows)} ({drawn} drawn; AWS services left out)")
-    print(f"drawn: {len(data['nodes'])} nodes, {len(data['edges'])} edges from {len(rows)} map rows")
+    kinds = Counter(e["kind"] for e in data["edges"])
+    print(
+        f"model: {len(data['nodes'])} nodes, {len(data['edges'])} edges from {len(rows)} map rows ("
+        + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        + ")"
+    )
     print(f"html: {page.stat().st_size / 1e6:.2f} MB ({page})")
     print(f"map query + model: {built:.2f} s")
     print("chromium, navigation to drawn: " + ", ".join(f"{t:.2f} s" for t in times))
+    print(
+        f"as drawn: {quality['nodes']} nodes, {quality['edges']} edges shown, {quality['crossings']} "
+        f"crossings, {quality['overlaps']} overlaps, fitted zoom {quality['zoom']:.2f} "
+        f"({quality['width']} x {quality['height']} px of drawing)"
+    )
     store.close()
 
 

@@ -74,3 +74,42 @@ def open_offline(tab: Any, path: Path, timeout_ms: int = 120_000) -> list[str]:
     tab.goto(path.as_uri())
     tab.wait_for_selector("body[data-drawn]", state="attached", timeout=timeout_ms)
     return refused + errors
+
+
+# Readability of a drawn graph, from the positions Cytoscape gave: edges as straight segments between
+# their endpoints (how `bezier` draws a single edge), nodes as their boxes with labels.
+MEASURE = """(name) => {
+  const cy = window[name];
+  const edges = cy.edges(':visible')
+    .map(e => [e.source().id(), e.target().id(), e.sourceEndpoint(), e.targetEndpoint()]);
+  const cross = (p, q, r, s) => {
+    const d = (a, b, c) => Math.sign((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x));
+    return d(p, q, r) * d(p, q, s) < 0 && d(r, s, p) * d(r, s, q) < 0;
+  };
+  let crossings = 0;
+  for (let i = 0; i < edges.length; i++) for (let j = i + 1; j < edges.length; j++) {
+    const [a, b, p, q] = edges[i], [c, d, r, s] = edges[j];
+    if (a === c || a === d || b === c || b === d) continue;
+    if (cross(p, q, r, s)) crossings++;
+  }
+  const boxes = cy.nodes(':visible').filter(n => !n.isParent()).map(n => [n, n.boundingBox()]);
+  let overlaps = 0;
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i][1], b = boxes[j][1];
+    if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) overlaps++;
+  }
+  const parents = cy.nodes(':visible').filter(n => n.isParent()).map(n => n.boundingBox());
+  for (let i = 0; i < parents.length; i++) for (let j = i + 1; j < parents.length; j++) {
+    const a = parents[i], b = parents[j];
+    if (a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2) overlaps++;
+  }
+  const box = cy.elements(':visible').boundingBox();
+  return {nodes: cy.nodes(':visible').length, edges: edges.length, crossings: crossings,
+          overlaps: overlaps, zoom: cy.zoom(), width: Math.round(box.w), height: Math.round(box.h)};
+}"""
+
+
+def measure(tab: Any, name: str = "trailgraphMap") -> dict[str, Any]:
+    """Edge crossings, node overlaps (boxes, and account bands) and the fitted zoom of a drawn page."""
+    result: dict[str, Any] = tab.evaluate(MEASURE, name)
+    return result

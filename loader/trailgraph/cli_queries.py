@@ -1023,14 +1023,16 @@ def org_map(
 ) -> int:
     """A map of the organisation: who reached which roles, in which accounts, and how.
 
-    People and external identities (and, with --services, AWS services) on the left, the roles their
-    sessions reached hop by hop in the middle, the roles' accounts on the right, read from the
-    attribution every role session keeps (the canned query `map`: every role, no scan). Each edge
-    adds up the sessions that hop opened: how many, first and last, console or CLI, MFA, deepest
-    chain. Cross-account hops are red, chains of two or more role hops dashed purple, and trails that
-    stop start from a "logs missing for account X" node. Click an edge for its sessions and the
-    `trailgraph activity` and `trailgraph trace` commands that show each. One offline HTML file;
-    --format json gives the model.
+    Two columns, read from the attribution every role session keeps (the canned query `map`: every
+    role, no scan): people and external identities (and, with --services, AWS services) on the left;
+    on the right the accounts they reached, each a band holding its roles. One edge per origin and
+    account adds up the sessions behind it, reached directly or through a chain: how many, first and
+    last, console or CLI, MFA, deepest chain. Red edges cross an account boundary, dashed ones went
+    through a chain of two or more role hops, and trails that stop start from a "logs missing for
+    account X" node. Click an edge for the roles behind it, a chain's hops, and each session with the
+    `trailgraph activity` and `trailgraph trace` commands that show it. The busiest 12 origins and 20
+    roles are drawn one by one, the rest fold into "+N more" nodes that list them. One offline HTML
+    file; --format json gives the model.
 
     \b
     Examples:

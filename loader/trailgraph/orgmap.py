@@ -2,15 +2,18 @@
 
 `fetch_rows` is the thin shell: one run of `map` (queries/map.cypher, or its embedded twin), which reads
 every role session with the attribution it keeps, so no role is missed and no path is walked.
-`map_model` is pure: those rows (one per role, hop into it and origin) become origins, roles, accounts
-and "logs missing for account X" nodes, and edges that add up their sessions, so 2,000 sessions draw as
-a few dozen nodes. An edge into a role counts the sessions that hop opened: from the origin for a first
-hop, from the role of the issuing session for each further hop of a chain.
+`map_model` is pure: those rows (one per role, hop into it and origin) become two columns people read
+left to right: origins (people, external identities, services, "logs missing for account X") and the
+roles they reached, inside a band per account. One edge per (origin, role) adds up the sessions of
+that role the origin is behind, whether it reached the role directly or through a chain; the hops of a
+chain (role to role) are edges too, hidden until asked for, so criss-crossing chains never tangle the
+picture. Past the busiest origins and roles the rest fold into "+N more" nodes that list them.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,16 +21,26 @@ from trailgraph.store.base import GraphStore
 
 Row = dict[str, Any]
 SESSIONS_LISTED = 40  # per edge; the rest is a count and the command that lists them all
+TOP_ORIGINS = 12  # origins drawn one by one (and every "logs missing" node); the rest fold by kind
+TOP_ROLES = 20  # roles drawn one by one; the rest fold into one node per account
+_EXTERNAL = {"SAMLUser": "SAML", "IdentityCenterUser": "Identity Center", "WebIdentityUser": "web identity"}
+_PLURAL = {  # what a "+N more" node of origins holds: people and services, external ones by type
+    "person": "people",
+    "service": "AWS services",
+    "SAMLUser": "SAML identities",
+    "IdentityCenterUser": "Identity Center users",
+    "WebIdentityUser": "web identities",
+}
 
 
 @dataclass
 class Edge:
     src: str
     dst: str
-    kind: str  # reached (origin, gap or role -> role) | in (role -> its account)
+    kind: str  # account (origin -> account band) | reached (origin -> role) | hop (role -> role)
     rows: list[Row] = field(default_factory=list)
-    cross_account: bool = False
-    chain: bool = False  # a hop of a chain of two or more role hops
+    cross_account: bool = False  # the role is in another account than the origin or the role before
+    chain: bool = False  # some of its sessions were opened from a session of another role
 
 
 @dataclass
@@ -65,41 +78,24 @@ def _origin_kind(otype: str) -> str:
     return "service" if otype == "AWSService" else "person" if otype in ("IAMUser", "Root") else "external"
 
 
-def _origin_group(row: Row) -> tuple[str, str]:
-    """(type, where) an origin is grouped under when there are too many to draw one by one: its
-    account, or for an external identity its provider (`SAMLUser|okta|alice` -> okta)."""
-    otype = str(row.get("originType") or "")
-    origin_id = str(row.get("originId") or "")
-    provider = origin_id.split("|")[1] if origin_id.count("|") >= 2 else otype
-    return otype, _account_of(origin_id) or provider
-
-
-def _source(model: MapModel, row: Row, grouped: dict[tuple[str, str], int] | None) -> tuple[str, Any]:
-    """The node a row's hop starts from, and that node's account (None when it has none)."""
-    if row.get("fromRole"):
-        key, name, account = _role_key(row["fromRole"])
-        model.node(f"account:{account}", "account", f"account {account}")
-        return model.node(key, "role", name, account=account), account
-    otype = str(row.get("originType") or "")
+def _origin(row: Row) -> tuple[str, str, str, Row]:
+    """(node key, kind, label, details) of the origin a row's sessions keep, or of the account whose
+    missing logs stop their trail."""
     if row.get("complete"):
-        if grouped is not None:
-            group = _origin_group(row)
-            name = f"{grouped[group]} {otype} origins · {group[1]}"
-            return model.node(f"group:{group[0]}:{group[1]}", _origin_kind(otype), name, type=otype), None
-        label = str(row.get("origin") or row.get("originId") or "")
+        otype = str(row.get("originType") or "")
+        label, origin_id = str(row.get("origin") or row.get("originId") or ""), str(row.get("originId"))
         short = label.split(":", 5)[-1].removeprefix("user/") if label.startswith("arn:") else label
-        key = model.node(f"origin:{row.get('originId')}", _origin_kind(otype), short, type=otype, arn=label)
-        return key, _account_of(row.get("originId"))
+        if otype in _EXTERNAL and "|" in origin_id:  # the name the provider gave, not a user id
+            short = f"{origin_id.rsplit('|', 1)[-1]} ({_EXTERNAL[otype]})"
+        details = {"type": otype, "arn": label, "account": _account_of(origin_id)}
+        return f"origin:{origin_id}", _origin_kind(otype), short, details
     account = row.get("gapAccount") or "unknown"
-    key = model.node(
-        f"gap:{account}",
-        "gap",
-        f"logs missing for account {account}",
-        account=account,
-        reason=row.get("gapReason"),
-        hint=f"trailgraph gaps --account {shlex.quote(account)}" if row.get("gapAccount") else None,
-    )
-    return key, row.get("gapAccount")
+    details = {
+        "account": account,
+        "reason": row.get("gapReason"),
+        "hint": f"trailgraph gaps --account {shlex.quote(account)}" if row.get("gapAccount") else None,
+    }
+    return f"gap:{account}", "gap", f"logs missing for account {account}", details
 
 
 def _kept(row: Row, services: bool, principal: str | None) -> bool:
@@ -108,45 +104,137 @@ def _kept(row: Row, services: bool, principal: str | None) -> bool:
     return principal is None or principal in (row.get("originId"), row.get("origin"))
 
 
+def _busiest(totals: Counter[str], keep: int) -> set[str]:
+    return {key for key, _n in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:keep]}
+
+
+def _fold_of(key: str, groups: dict[str, str]) -> str:
+    """The "+N more" node an origin (by kind, external ones by type) or a role (by account) folds into."""
+    return f"more:{groups[key]}" if key in groups else f"more:account:{key.split(':')[1]}"
+
+
 def map_model(
     rows: list[Row],
     *,
     services: bool = False,
     principal: str | None = None,
     title: str = "who reached which roles",
-    group_above: int = 30,
+    top_origins: int = TOP_ORIGINS,
+    top_roles: int = TOP_ROLES,
 ) -> MapModel:
-    """Origins (or "logs missing" nodes) -> the roles their sessions opened, hop by hop -> the roles'
-    accounts; one edge per (from, to) adding up its rows. Over `group_above` origins, origins of one
-    type and account (or identity provider) become one node: the filter box and --principal bring
-    individuals back."""
+    """Origins -> the roles they reached (in their accounts' bands), one edge per (origin, role); role
+    -> role hops as edges of their own. Past the `top_origins` busiest origins (every "logs missing"
+    node stays) and the `top_roles` busiest roles, the rest fold into one "+N more" node per kind of
+    origin and per account, which lists them: the filter box and --principal bring one back."""
     model = MapModel(title)
     kept = [r for r in rows if _kept(r, services, principal)]
-    origins = {
-        (r.get("originId"), _origin_group(r)) for r in kept if r.get("complete") and not r.get("fromRole")
-    }
-    grouped: dict[tuple[str, str], int] | None = None
-    if len(origins) > group_above:
-        grouped = {}
-        for _origin_id, group in origins:
-            grouped[group] = grouped.get(group, 0) + 1
-    onward = {(r.get("originId"), r["fromRole"]) for r in kept if r.get("fromRole")}
+    origins, roles, groups = Counter[str](), Counter[str](), {}
     for row in kept:
-        src, here = _source(model, row, grouped)
-        key, name, account = _role_key(row["roleArn"])
-        acct = model.node(f"account:{account}", "account", f"account {account}")
-        dst = model.node(key, "role", str(row.get("roleName") or name), account=account)
-        edge = model.edge(src, dst, "reached")
-        edge.rows.append(row)
-        edge.cross_account |= here is not None and here != account
-        edge.chain |= bool(row.get("fromRole")) or (row.get("originId"), row["roleArn"]) in onward
-        model.edge(dst, acct, "in").rows.append(row)
-    for edge in model.edges.values():  # a role, account, origin or gap: the sessions it opened or holds
-        count = sum(int(r["sessions"]) for r in edge.rows)
-        model.nodes[edge.dst]["sessions"] += count
-        if edge.kind == "reached" and not edge.src.startswith("role:"):
-            model.nodes[edge.src]["sessions"] += count
+        key, kind, _label, details = _origin(row)
+        groups[key] = str(details.get("type") or kind) if kind == "external" else kind
+        origins[key] += int(row["sessions"])
+        roles[_role_key(row["roleArn"])[0]] += int(row["sessions"])
+    shown = _busiest(Counter({k: n for k, n in origins.items() if not k.startswith("gap:")}), top_origins)
+    shown |= {k for k in origins if k.startswith("gap:")} | _busiest(roles, top_roles)
+    folds = Counter(_fold_of(k, groups) for k in (*origins, *roles) if k not in shown)
+    shown |= {k for k in (*origins, *roles) if folds[_fold_of(k, groups)] == 1}  # never "+1 more"
+
+    def origin_node(row: Row) -> tuple[str, str | None]:
+        key, kind, label, details = _origin(row)
+        if key in shown:
+            return model.node(key, kind, label, **details), details["account"]
+        fold = model.node(_fold_of(key, groups), kind, "", folded=True)
+        model.nodes[fold].setdefault("members", {})[label] = origins[key]
+        return fold, details["account"]
+
+    def role_node(arn: Any, name: Any = None) -> str:
+        key, short, account = _role_key(arn)
+        band = model.node(f"account:{account}", "account", f"account {account}")
+        if key in shown:
+            return model.node(key, "role", str(name or short), account=account, parent=band)
+        fold = model.node(f"more:{band}", "role", "", account=account, parent=band, folded=True)
+        model.nodes[fold].setdefault("members", {})[str(name or short)] = roles[key]
+        return fold
+
+    for row in kept:
+        src, here = origin_node(row)
+        dst = role_node(row["roleArn"], row.get("roleName"))
+        account, before = model.nodes[dst]["account"], _account_of(row.get("fromRole"))
+        for edge in (model.edge(src, dst, "reached"), model.edge(src, model.nodes[dst]["parent"], "account")):
+            edge.rows.append(row)
+            edge.chain |= bool(row.get("fromRole"))
+            edge.cross_account |= here not in (None, account) or before not in (None, account)
+        if row.get("fromRole") and _role_key(row["fromRole"])[0] in roles:
+            hop_src = role_node(row["fromRole"])
+            if hop_src != dst:
+                hop = model.edge(hop_src, dst, "hop")
+                hop.rows.append(row)
+                hop.chain, hop.cross_account = True, hop.cross_account or before != account
+    for edge in model.edges.values():  # an origin, role or account: the role sessions it opened or holds
+        if edge.kind == "reached":
+            count = sum(int(r["sessions"]) for r in edge.rows)
+            for key in (edge.src, edge.dst, model.nodes[edge.dst]["parent"]):
+                model.nodes[key]["sessions"] += count
+    for node in model.nodes.values():
+        if node.get("folded"):
+            members = sorted(node["members"].items(), key=lambda kv: (-kv[1], kv[0]))
+            node["members"] = [{"label": label, "sessions": n} for label, n in members]
+            group = node["id"].removeprefix("more:")
+            name = _PLURAL.get(group, "roles" if node["kind"] == "role" else "external identities")
+            node["label"] = f"+{len(members)} more {name}"
+    _order(model)
     return model
+
+
+def crossings(edges: list[tuple[int, int]]) -> int:
+    """How many pairs of edges between two columns cross, given each end's place in its column."""
+    return sum(
+        1
+        for i, (a, b) in enumerate(edges)
+        for c, d in edges[i + 1 :]
+        if (a - c) * (b - d) < 0  # edges sharing an end never cross
+    )
+
+
+def _order(model: MapModel, sweeps: int = 12) -> None:
+    """Each node's place in its column (`order`), so that few origin -> account edges cross: the
+    barycentre heuristic (a node goes to the mean place of its neighbours in the other column), swept
+    both ways, keeping the best order seen. Roles follow, inside their band, by the mean place of the
+    origins that reached them; a "+N more" node goes last."""
+    pairs = [(e.src, e.dst) for e in model.edges.values() if e.kind == "account"]
+    left = sorted({a for a, _ in pairs}, key=lambda k: (-model.nodes[k]["sessions"], k))
+    right = sorted({b for _, b in pairs}, key=lambda k: (-model.nodes[k]["sessions"], k))
+
+    def mean(column: list[str], key: str, side: int) -> float:
+        place = {k: i for i, k in enumerate(column)}
+        near = [place[p[side]] for p in pairs if p[1 - side] == key]
+        return sum(near) / len(near)
+
+    best: tuple[int, list[str], list[str]] | None = None
+    for sweep in range(sweeps):
+        if sweep % 2:
+            left = sorted(left, key=lambda k: mean(right, k, 1))
+        else:
+            right = sorted(right, key=lambda k: mean(left, k, 0))
+        at_l, at_r = {k: i for i, k in enumerate(left)}, {k: i for i, k in enumerate(right)}
+        count = crossings([(at_l[a], at_r[b]) for a, b in pairs])
+        if best is None or count < best[0]:
+            best = (count, left, right)
+    if best is None:
+        return
+    _, left, right = best
+    place = {k: i for i, k in enumerate(left)}
+    reached: dict[str, list[int]] = {}
+    for edge in model.edges.values():
+        if edge.kind == "reached":
+            reached.setdefault(edge.dst, []).append(place[edge.src])
+    for column in (left, right):
+        for i, key in enumerate(column):
+            model.nodes[key]["order"] = i
+    roles = [n for n in model.nodes.values() if n["kind"] == "role"]
+    roles.sort(key=lambda n: (bool(n.get("folded")), sum(reached[n["id"]]) / len(reached[n["id"]]), n["id"]))
+    for i, node in enumerate(roles):
+        node["order"] = i
 
 
 def _session(row: Row, example: Row) -> Row:
@@ -187,12 +275,28 @@ def _summary(rows: list[Row]) -> Row:
     }
 
 
+def _via(model: MapModel, edge: Edge) -> list[Row]:
+    """How an origin's sessions of a role were opened: directly, or from a session of which role."""
+    counts = Counter[Any]()
+    for row in edge.rows:
+        counts[row.get("fromRole")] += int(row["sessions"])
+    via = []
+    for arn, n in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0] or ""))):
+        key, name, account = _role_key(arn) if arn else (None, None, None)
+        hop = next((s for s in (key, f"more:account:{account}") if (s, edge.dst) in model.edges), None)
+        via.append({"fromRole": arn, "name": name, "account": account, "hop": hop, "sessions": n})
+    return via
+
+
 def payload(model: MapModel) -> Row:
-    """The JSON the page draws: nodes, and edges each with a summary and up to SESSIONS_LISTED sessions."""
+    """The JSON the page draws: nodes, and edges each with a summary and up to SESSIONS_LISTED sessions
+    (an edge to a role also says which roles its chains came through)."""
     edges = []
     for edge in model.edges.values():
-        listed = [_session(row, example) for row in edge.rows for example in row.get("examples") or []]
+        examples = [] if edge.kind == "account" else edge.rows  # an account's are listed under its roles
+        listed = [_session(row, example) for row in examples for example in row.get("examples") or []]
         listed.sort(key=lambda s: (str(s.get("created") or ""), str(s["session"])), reverse=True)
+        roles = sorted({str(row["roleArn"]) for row in edge.rows})
         edges.append(
             {
                 "id": f"{edge.src}->{edge.dst}",
@@ -202,8 +306,9 @@ def payload(model: MapModel) -> Row:
                 "crossAccount": edge.cross_account,
                 "chain": edge.chain,
                 "summary": _summary(edge.rows),
+                **({"via": _via(model, edge)} if edge.kind == "reached" else {}),
                 "sessions": listed[:SESSIONS_LISTED],
-                "more": f"trailgraph who-used {shlex.quote(str(edge.rows[0]['roleArn']))}",
+                "more": [f"trailgraph who-used {shlex.quote(arn)}" for arn in roles[:5]],
             }
         )
     return {"title": model.title, "nodes": list(model.nodes.values()), "edges": edges}
@@ -213,4 +318,4 @@ def to_html(model: MapModel) -> str:
     """One offline page: the shared shell with the map's body, style and script (trailgraph.assets)."""
     from trailgraph.htmlpage import render_page
 
-    return render_page("map", model.title, payload(model), layout=True)
+    return render_page("map", model.title, payload(model), layout=False)
