@@ -286,8 +286,11 @@ def _click_edge(tab: Any, element: str) -> None:
 
 
 def _shown(tab: Any) -> list[str]:
+    """The edges drawn and not faded, read at the next frame: Cytoscape's `:visible` can lag a class
+    change made by the click just before (the screen shows it at the next frame too)."""
     ids: list[str] = tab.evaluate(
-        "() => window.trailgraphMap.edges(':visible').not('.faded').map(e => e.id())"
+        "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => "
+        "done(window.trailgraphMap.edges(':visible').not('.faded').map(e => e.id())))))"
     )
     return ids
 
