@@ -578,9 +578,9 @@ class EmbeddedStore:
                 calls[call["id"]] = call
         # the issuances that may vouch for these copies: alive in their hours (every one where unknown)
         copies = {k for c in calls.values() if (k := caller_key(c))}
-        every = {k.rpartition("@")[0] for k in copies if k.endswith("@" + EVERY_HOUR)}
+        timeless = {k.rpartition("@")[0] for k in copies if k.endswith("@" + EVERY_HOUR)}
         issued = copies | {f"{k.rpartition('@')[0]}@{EVERY_HOUR}" for k in copies}
-        for call in [*calls_by("issuedHour", issued), *calls_by("issuedPrincipalId", every)]:
+        for call in [*calls_by("issuedHour", issued), *calls_by("issuedPrincipalId", timeless)]:
             calls[call["id"]] = call
         sessions = self._select(sql.format(field="slot", label="Session"), sorted(slots))
         return LinkFacts(calls=list(calls.values()), sessions=sessions)
