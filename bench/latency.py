@@ -221,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-embedded-queries", action="store_true", help="embedded: trace only (no graph)")
     ap.add_argument("--only", default="", help="only these canned queries, comma-separated (trace always)")
     ap.add_argument("--memory", action="store_true", help="also the peak RSS of one CLI process per query")
+    ap.add_argument(
+        "--reuse-neo4j",
+        action="store_true",
+        help="skip the bulk import when the private server already holds the store's graph (same node and "
+        "edge counts: a previous run's import of the same size)",
+    )
     ap.add_argument("--neo4j-heap", default="2g")
     ap.add_argument("--neo4j-pagecache", default="2g")
     ap.add_argument("--bolt-port", type=int, default=7697)
@@ -252,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in sets:
                 if name != "trace":
                     sets[name] = sets[name][: args.query_samples]
-            calls = store.counts()[0].get("APICall", 0)
+            counts = store.counts()
+            calls = counts[0].get("APICall", 0)
             store.close()
             print(f"\n# {size:,} simulated events: {calls:,} APICall nodes ({db})", file=sys.stderr)
             results[size] = {}
@@ -264,8 +271,11 @@ def main(argv: list[str] | None = None) -> int:
                 for name, mb in peaks.items():
                     print(f"| {name} | {mb:,.0f} |")
             if server is not None:
-                bulk_import(server, db)
                 neo = Neo4jStore(*server.credentials, None)
+                if not (args.reuse_neo4j and neo.counts() == counts):
+                    neo.close()
+                    bulk_import(server, db)
+                    neo = Neo4jStore(*server.credentials, None)
                 results[size]["neo4j"] = neo4j_latency(neo, sets, args.seconds)
                 neo.close()
             for backend, rows in results[size].items():

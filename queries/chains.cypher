@@ -14,7 +14,7 @@
 // param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
 //          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
 // reads: only sessions whose kept attribution puts a session before them (depth 2 or more, or 1
-//          behind a session), off the depth index, and the paths back from the chains' last sessions.
+//          behind a session), off the depth index, and the paths back of the chains kept.
 // returns: one row per chain: hops, crossAccount, the sessions' accounts, ARNs and ids in order,
 //          the issuing calls (event ids) with how each hop was linked (via, linkedBy, confidence),
 //          the first and last hop times, the origin behind the first session (complete or not),
@@ -44,6 +44,10 @@ WHERE size(issued) >= coalesce($minHops, 1)
   AND any(x IN chainCalls WHERE ($since IS NULL OR x.eventTime >= $since)
                             AND ($until IS NULL OR x.eventTime <= $until))
   AND ($account IS NULL OR any(x IN chainSessions WHERE x.account = $account))
+WITH c, first, last, chainSessions, chainCalls, issued, crossAccount
+// (first, last) names one chain, so the order is decided before the paths back are read
+ORDER BY size(issued) DESC, chainCalls[0].eventTime, first.id, last.id
+LIMIT coalesce($limit, 4611686018427387904)
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(first)
 WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) }
 RETURN CASE WHEN coalesce($draw, true) THEN [q, c] END AS p,
@@ -74,5 +78,4 @@ RETURN CASE WHEN coalesce($draw, true) THEN [q, c] END AS p,
        [x IN relationships(q) + relationships(c) | {type: type(x), via: coalesce(x.via, type(x)),
                                  rule: x.rule, confidence: x.confidence,
                                  evidence: coalesce(x.evidence, [])}] AS rels
-ORDER BY hops DESC, firstAt, startSession, endSession, origin
-LIMIT coalesce($limit, 4611686018427387904)
+ORDER BY hops DESC, firstAt, startSession, endSession

@@ -20,6 +20,7 @@ from tests.conftest import CORPORA, SEED, load_paths
 from tests.lineage_helpers import load_records
 from tests.test_find import FIND_NONE, assert_find_matches_the_files
 from trailgraph.queries_catalog import DRAW_COLUMN, catalog
+from trailgraph.simulate import SimConfig, simulate
 from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
@@ -186,6 +187,76 @@ def test_every_query_gives_identical_rows_on_both_engines(
     if _nodes(embedded_store.graph(), "APICall"):
         assert answered["trace"] and answered["activity"] and answered["timeline"] and answered["key"]
         assert answered["find"] > 10
+
+
+@pytest.mark.neo4j
+def test_chains_and_gaps_of_an_organisation_read_by_parts_answer_as_the_whole_graph(
+    tmp_path: Path, embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
+) -> None:
+    """The embedded store reads `chains` deepest level first and stops once the limit is settled, and
+    `gaps` without a graph: on an organisation with chains of several depths (and its traps), every
+    limit and filter must give the whole graph's answer and Neo4j's."""
+    simulate(SimConfig(seed=3, events=12_000, days=2, people=12), tmp_path / "org")
+    load_paths(embedded_store, tmp_path / "org" / "AWSLogs")
+    load_paths(neo4j_store, tmp_path / "org" / "AWSLogs")
+    g = embedded_store.graph()
+    depths = {d.get("depth") for d in _nodes(g, "Session")}
+    assert {0, 1, 2, 3} <= depths, depths  # dead ends, and chains ending at more than one level
+    windows = _windows(g)
+    accounts = sorted({str(d["id"]) for d in _nodes(g, "Account")})
+    differences = []
+    for w in (windows[0], windows[1]):
+        for limit in (0, 1, 2, 3, 5, 8, 13, 40, None):
+            for filters in ({}, {"minHops": 2}, {"crossAccountOnly": True}, {"account": accounts[-1]}):
+                params = {**CHAINS_ALL, **w, **filters, "limit": limit}
+                whole, read = run_twin(g, "chains", params), embedded_store.run("chains", params)
+                if not whole == read == neo4j_store.run("chains", params):
+                    differences.append(f"chains {params}")
+        for account in (None, *accounts):
+            params = {**w, "account": account}
+            whole, read = run_twin(g, "gaps", params), embedded_store.run("gaps", params)
+            if not whole == read == neo4j_store.run("gaps", params):
+                differences.append(f"gaps {params}")
+    assert not differences, differences
+    assert embedded_store.run("gaps", {**windows[0], "account": None})
+    assert len(embedded_store.run("chains", {**CHAINS_ALL, **windows[0]})) > 40
+
+
+@pytest.mark.neo4j
+def test_a_chain_behind_a_dead_end_outranks_a_deeper_one_of_as_many_hops(
+    embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
+) -> None:
+    """Two chains of two hops: one starts at a session whose issuing call is not loaded (kept depth 0,
+    so its last session is at depth 2), the other behind alice (its last at depth 3). The first is
+    earlier, so `--limit 1` answers it: a store that stopped reading levels once it held one chain of
+    two hops (at depth 3) would answer alice's."""
+    alice = user_identity("111111111111", "alice", key="AKIAALICEEXAMPLE0001")
+    orphan = role_session_identity(
+        "222222222222", "ops", "orphan", "ASIAORPHANEXAMPLE001", "2024-03-01T08:00:00Z"
+    )
+    records: list[dict[str, Any]] = []
+
+    def hop(caller: dict[str, Any], at: str, role: str) -> dict[str, Any]:
+        key = f"ASIACHAIN{role.upper():0>11}"
+        records.extend(assume_role(caller, at, "222222222222", role, "s", key))
+        return role_session_identity("222222222222", role, "s", key, at)
+
+    hop(
+        hop(hop(alice, "2024-03-01T10:00:00Z", "a1"), "2024-03-01T10:05:00Z", "a2"),
+        "2024-03-01T10:10:00Z",
+        "a3",
+    )
+    hop(hop(orphan, "2024-03-01T09:00:00Z", "d1"), "2024-03-01T09:05:00Z", "d2")
+    stores: tuple[GraphStore, GraphStore] = (embedded_store, neo4j_store)
+    for store in stores:
+        load_records(store, records)
+    depth = {d.get("arn"): d.get("depth") for d in _nodes(embedded_store.graph(), "Session")}
+    assert depth["arn:aws:sts::222222222222:assumed-role/d2/s"] == 2
+    assert depth["arn:aws:sts::222222222222:assumed-role/a3/s"] == 3
+    for store in stores:
+        ends = [c["sessions"][-1] for c in store.run("chains", {**CHAINS_ALL, **NO_WINDOW, "limit": 1})]
+        assert ends == ["arn:aws:sts::222222222222:assumed-role/d2/s"], store.backend
+    assert_same_rows(embedded_store, neo4j_store)
 
 
 def story() -> list[dict[str, Any]]:

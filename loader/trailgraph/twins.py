@@ -10,6 +10,7 @@ different types) is not true, and aggregates skip `null`.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import pairwise
@@ -408,15 +409,13 @@ def _int_at_least(value: int, bound: Any) -> bool:
     return isinstance(bound, int) and not isinstance(bound, bool) and value >= bound
 
 
-def chain_ends(links: ChainLinks, accounts: dict[str, Any], params: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (first, last) sessions of each chain chains.cypher keeps, in its order, at most `limit`:
-    decided on the chain structure alone (who issued whom, when, in which account), before any row
-    is built, so a store can read the details of the chains shown only."""
+def _kept_chains(
+    links: ChainLinks, accounts: dict[str, Any], params: dict[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Every chain chains.cypher keeps, as (-hops, first time, first id, last id, first, last), sorted."""
     min_hops = _first(params.get("minHops"), 1)
     cross_only = bool(_first(params.get("crossAccountOnly"), False))
-    account, limit = params.get("account"), params.get("limit")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        return []
+    account = params.get("account")
     kept: list[tuple[Any, ...]] = []
     for last in set(links) - {parent for parent, _at in links.values()}:
         chain, times = [last], []
@@ -439,7 +438,32 @@ def chain_ends(links: ChainLinks, accounts: dict[str, Any], params: dict[str, An
             (-len(times), _asc(times[0]), first.partition(":")[2], last.partition(":")[2], first, last)
         )
     kept.sort()  # (start, end) names one chain: the origin, last in the Cypher ORDER BY, never decides
-    return [(k[-2], k[-1]) for k in kept[:limit]]
+    return kept
+
+
+def _not_a_count(limit: Any) -> bool:
+    """A `limit` the query keeps nothing for (Cypher's LIMIT refuses it)."""
+    return limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0)
+
+
+def chain_ends(links: ChainLinks, accounts: dict[str, Any], params: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (first, last) sessions of each chain chains.cypher keeps, in its order, at most `limit`:
+    decided on the chain structure alone (who issued whom, when, in which account), before any row
+    is built, so a store can read the details of the chains shown only."""
+    limit = params.get("limit")
+    if _not_a_count(limit):
+        return []
+    return [(k[-2], k[-1]) for k in _kept_chains(links, accounts, params)[:limit]]
+
+
+def chains_settled(links: ChainLinks, accounts: dict[str, Any], params: dict[str, Any], depth: int) -> bool:
+    """Whether `chain_ends` is final once `links` holds every chained session of kept depth `depth` or
+    more (and their chains): a chain's hops never exceed its last session's depth, so when `limit`
+    chains have `depth` hops or more, no shallower session can enter the answer."""
+    limit = params.get("limit")
+    if _not_a_count(limit) or limit is None:
+        return limit is not None
+    return sum(1 for k in _kept_chains(links, accounts, params) if -k[0] >= depth) >= int(limit)
 
 
 def chains(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
@@ -539,15 +563,17 @@ _GAP_HINTS = {
 _SESSION_HINT = "load the CloudTrail (with STS events, all regions) of the account that issued the session"
 
 
-def _earliest(seen: list[tuple[Any, Any]]) -> list[Any]:
-    """`WITH value, min(time) AS t ... RETURN value ORDER BY t, value LIMIT 5` (null values dropped)."""
-    first: dict[Any, Any] = {}
-    for time, value in seen:
-        if value is None:
-            continue
-        if value not in first or (time is not None and (first[value] is None or time < first[value])):
-            first[value] = time
-    return sorted(first, key=lambda v: (_asc(first[v]), v))[:5]
+def _seen_first(first: dict[Any, Any], value: Any, time: Any) -> None:
+    """Keep `value`'s earliest time (`WITH value, min(time) AS t`; a null time only while nothing else)."""
+    if value is not None and (
+        value not in first or (time is not None and (first[value] is None or time < first[value]))
+    ):
+        first[value] = time
+
+
+def _earliest(first: dict[Any, Any]) -> list[Any]:
+    """`... RETURN value ORDER BY t, value LIMIT 5` over `_seen_first`'s times."""
+    return heapq.nsmallest(5, first, key=lambda v: (_asc(first[v]), v))
 
 
 def dead_ends(g: nx.MultiDiGraph) -> list[str]:
@@ -580,63 +606,84 @@ def calls_of(g: nx.MultiDiGraph, principal: str) -> list[str]:
     return out
 
 
-def gaps(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
-    account = params.get("account")
-    groups: dict[tuple[Any, str], dict[str, Any]] = {}
+GapMember = tuple[str, dict[str, Any], str, Any, Any]
+"""A session or call behind a dead end: (the dead end's key, its properties, the member's key, its time
+(eventTime, or a session's creationDate), its eventId)."""
+
+
+def gap_members(g: nx.MultiDiGraph) -> Iterator[GapMember]:
+    """gaps.cypher's rows before it groups them: each dead end's sessions, their calls and the copies."""
     for dead in dead_ends(g):
         o = g.nodes[dead]
-        if o["label"] == "AccountPrincipal":
-            missing, reason = o.get("account"), "cross-account caller"
-        elif o["label"] == "Session":
-            missing, reason = o.get("account"), _first(o.get("link"), "missing")
-        else:
-            missing, reason = o.get("provider"), "no identity"
-        if account is not None and missing != account:
-            continue
         for s in behind(g, dead):
             for x in [s, *calls_of(g, s)]:
                 d = g.nodes[x]
                 if d["label"] == "APICall":
-                    if not in_window(d.get("eventTime"), params):
-                        continue
-                elif d["label"] != "Session" or not in_window(d.get("creationDate"), params):
-                    continue
-                empty: dict[str, Any] = {
-                    "deadEnds": set(),
-                    "calls": set(),
-                    "sessions": set(),
-                    "times": [],
-                    "seen": [],
-                }
-                group = groups.setdefault((missing, reason), empty)
-                group["deadEnds"].add(dead)
-                group["calls" if d["label"] == "APICall" else "sessions"].add(x)
-                if d.get("eventTime") is not None:
-                    group["times"].append(d["eventTime"])
-                group["seen"].append(
-                    (
-                        _first(d.get("eventTime"), d.get("creationDate")),
-                        d.get("eventId"),
-                        _first(o.get("arn"), o["id"]),
-                    )
-                )
-    rows: list[Row] = []
-    for (missing, reason), group in groups.items():
-        seen = group["seen"]
-        rows.append(
-            {
-                "account": missing,
-                "reason": reason,
-                "deadEnds": len(group["deadEnds"]),
-                "calls": len(group["calls"]),
-                "sessions": len(group["sessions"]),
-                "firstSeen": min(group["times"]) if group["times"] else None,
-                "lastSeen": max(group["times"]) if group["times"] else None,
-                "exampleCalls": _earliest([(t, e) for t, e, _d in seen]),
-                "exampleDeadEnds": _earliest([(t, dead) for t, _e, dead in seen]),
-                "hint": _GAP_HINTS.get(reason, _SESSION_HINT),
+                    yield dead, o, x, d.get("eventTime"), d.get("eventId")
+                elif d["label"] == "Session":
+                    yield dead, o, x, d.get("creationDate"), None
+
+
+def _gap_kind(o: dict[str, Any]) -> tuple[Any, str]:
+    """A dead end's missing account and reason."""
+    if o["label"] == "AccountPrincipal":
+        return o.get("account"), "cross-account caller"
+    if o["label"] == "Session":
+        return o.get("account"), _first(o.get("link"), "missing")
+    return o.get("provider"), "no identity"
+
+
+def gaps(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    return gap_rows(gap_members(g), params)
+
+
+def gap_rows(members: Iterable[GapMember], params: dict[str, Any]) -> list[Row]:
+    """gaps.cypher's grouping, whoever read the members (the whole graph, or a store's indexed reads)."""
+    account = params.get("account")
+    kinds: dict[str, tuple[Any, str, Any]] = {}
+    groups: dict[tuple[Any, str], dict[str, Any]] = {}
+    for dead, o, x, time, event_id in members:
+        if not in_window(time, params):
+            continue
+        if dead not in kinds:
+            kinds[dead] = (*_gap_kind(o), _first(o.get("arn"), o["id"]))
+        missing, reason, name = kinds[dead]
+        if account is not None and missing != account:
+            continue
+        group = groups.get((missing, reason))
+        if group is None:
+            group = groups[missing, reason] = {
+                "deadEnds": set(),
+                "calls": set(),
+                "sessions": set(),
+                "times": [],
+                "callAt": {},
+                "deadAt": {},
             }
-        )
+        group["deadEnds"].add(dead)
+        if x.startswith("APICall:"):
+            group["calls"].add(x)
+            if time is not None:
+                group["times"].append(time)
+        else:
+            group["sessions"].add(x)
+        _seen_first(group["callAt"], event_id, time)
+        _seen_first(group["deadAt"], name, time)
+    rows: list[Row] = [
+        {
+            "account": missing,
+            "reason": reason,
+            "deadEnds": len(group["deadEnds"]),
+            "calls": len(group["calls"]),
+            "sessions": len(group["sessions"]),
+            "firstSeen": min(group["times"]) if group["times"] else None,
+            "lastSeen": max(group["times"]) if group["times"] else None,
+            "exampleCalls": _earliest(group["callAt"]),
+            "exampleDeadEnds": _earliest(group["deadAt"]),
+            "hint": _GAP_HINTS.get(reason, _SESSION_HINT),
+        }
+        for (missing, reason), group in groups.items()
+    ]
     rows.sort(key=lambda r: (-r["calls"], -r["sessions"], _asc(r["account"]), r["reason"]))
     return rows
 

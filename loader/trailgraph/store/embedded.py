@@ -22,7 +22,7 @@ import logging
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import orjson
@@ -33,6 +33,9 @@ from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, NODES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
 from trailgraph.vouching import EVERY_HOUR, PRINCIPAL_GROUP, caller_key, issued_keys, wanted_hours
+
+if TYPE_CHECKING:
+    from trailgraph.twins import GapMember
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (label TEXT NOT NULL, id TEXT NOT NULL, props TEXT NOT NULL);
@@ -868,94 +871,123 @@ class EmbeddedStore:
             self._add_paths_back(g, call, expanded)
         return g
 
-    def gaps_graph(self) -> nx.MultiDiGraph:
-        """The part of the graph `gaps` reads: the dead ends (cross-account callers, unknown callers,
-        sessions of kept depth 0, off the label and depth indexes), the sessions behind each (BEHIND),
-        and their calls and the calls' copies. It grows with what the gaps hide, not with the store;
-        sessions and calls carry only the properties `gaps` reads (a call's full JSON costs more to
-        decode than the rest of the answer)."""
-        g = nx.MultiDiGraph()
+    def gap_members(self) -> list[GapMember]:
+        """What `gaps` groups (twins' `gap_members`), read without a graph: the dead ends (cross-account
+        callers, unknown callers, sessions of kept depth 0, off the label and depth indexes), the
+        sessions behind each (BEHIND), their calls and the calls' copies, with a time and event id
+        each. It grows with what the gaps hide, not with the store."""
         q = "SELECT label, id, props FROM nodes WHERE "
-        rows = [
-            *self._node_rows(q + "label = 'AccountPrincipal'", ()),
-            *self._node_rows(q + f"label = 'ExternalIdentity' AND {_json_prop('type')} = 'Unknown'", ()),
-            *self._node_rows(q + f"label = 'Session' AND {_json_prop('depth')} = 0", ()),
-        ]
-        for label, node_id, props in rows:
-            g.add_node(f"{label}:{node_id}", label=label, id=node_id, **orjson.loads(props))
-        dead_ends = sorted(g.nodes)
-        behind = self._lean_out(g, dead_ends, "BEHIND", ("creationDate", "depth"))
-        calls = self._lean_out(g, dead_ends + behind, "PERFORMED", ("eventTime", "eventId"))
-        self._lean_out(g, calls, "COPIED_TO", ("eventTime", "eventId"))
-        return g
+        dead = {
+            f"{label}:{node_id}": {"label": label, "id": node_id, **orjson.loads(props)}
+            for label, node_id, props in [
+                *self._node_rows(q + "label = 'AccountPrincipal'", ()),
+                *self._node_rows(q + f"label = 'ExternalIdentity' AND {_json_prop('type')} = 'Unknown'", ()),
+                *self._node_rows(q + f"label = 'Session' AND {_json_prop('depth')} = 0", ()),
+            ]
+        }
+        dead = {k: o for k, o in dead.items() if o["label"] != "Session" or o.get("complete") is False}
+        behind = self._lean_out(list(dead), "BEHIND", "Session", "creationDate")
+        principals = [*dead, *(s for rows in behind.values() for s, _at, _e in rows)]
+        performed = self._lean_out(principals, "PERFORMED", "APICall", "eventTime")
+        copied = self._lean_out(
+            [c for rows in performed.values() for c, _at, _e in rows], "COPIED_TO", "APICall", "eventTime"
+        )
+        members: list[GapMember] = []
+        for key, o in sorted(dead.items()):
+            for s, at in [(key, o.get("creationDate")), *((s, at) for s, at, _e in behind.get(key, []))]:
+                if s.startswith("Session:"):
+                    members.append((key, o, s, at, None))
+                for call, time, event_id in performed.get(s, []):
+                    members.append((key, o, call, time, event_id))
+                    members.extend((key, o, c, t, e) for c, t, e in copied.get(call, []))
+        return members
 
     def _lean_out(
-        self, g: nx.MultiDiGraph, sources: list[str], etype: str, props: tuple[str, str]
-    ) -> list[str]:
-        """The `etype` edges out of `sources` into `g`, their targets carrying only `props`: a few
-        statements per thousand sources (one each would cost more than the answer)."""
+        self, sources: list[str], etype: str, label: str, time: str
+    ) -> dict[str, list[tuple[str, Any, Any]]]:
+        """The `etype` edges out of `sources` to `label` nodes: source -> [(target, its `time`, its
+        eventId)], a few statements per thousand sources (one each would cost more than the answer)."""
         by_label: dict[str, list[str]] = {}
         for key in sources:
-            label, _, node_id = key.partition(":")
-            by_label.setdefault(label, []).append(node_id)
-        found: list[str] = []
-        for label, ids in sorted(by_label.items()):
+            src_label, _, node_id = key.partition(":")
+            by_label.setdefault(src_label, []).append(node_id)
+        found: dict[str, list[tuple[str, Any, Any]]] = {}
+        for src_label, ids in sorted(by_label.items()):
             for chunk in _chunks(sorted(set(ids))):
                 rows = self.db.execute(
-                    f"SELECT e.src, e.dst_label, e.dst, json_extract(nodes.props, '$.{props[0]}'), "
-                    f"json_extract(nodes.props, '$.{props[1]}') "
+                    f"SELECT e.src, e.dst, json_extract(nodes.props, '$.{time}'), "
+                    "json_extract(nodes.props, '$.eventId') "
                     "FROM edges e JOIN nodes ON nodes.label = e.dst_label AND nodes.id = e.dst "
                     f"WHERE e.src_label = ? AND e.src IN ({','.join('?' * len(chunk))}) AND e.type = ? "
-                    "ORDER BY e.src, e.dst_label, e.dst",
-                    (label, *chunk, etype),
+                    "AND e.dst_label = ?",
+                    (src_label, *chunk, etype, label),
                 )
-                for src, dst_label, dst, a, b in rows:
-                    key = f"{dst_label}:{dst}"
-                    if key not in g:
-                        g.add_node(key, label=dst_label, id=dst, **{props[0]: a, props[1]: b})
-                    g.add_edge(f"{label}:{src}", key, key=etype, type=etype)
-                    found.append(key)
+                for src, dst, at, event_id in rows:
+                    found.setdefault(f"{src_label}:{src}", []).append((f"{label}:{dst}", at, event_id))
         return found
 
     def chains_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
         """The part of the graph `chains` reads, in two steps. First the chain structure alone, in plain
-        dicts: the sessions the kept attribution puts behind another session (off the depth index),
-        who issued each and when, and the sessions' accounts; `chain_ends` picks the answer's chains
-        from it. Then, for those chains only, the whole path back. So `--limit 50` reads every chain's
-        structure but the details of fifty."""
-        from trailgraph.twins import ChainLinks, chain_ends
+        dicts, deepest sessions first (off the depth index), level by level until `chains_settled`: who
+        issued each session and when, up to its chain's first session, and the sessions' accounts;
+        `chain_ends` picks the answer's chains from it. Then, for those chains only, the whole path
+        back. So `--limit 50` reads the deepest levels' structure and the details of fifty."""
+        from trailgraph.twins import ChainLinks, chain_ends, chains_settled
 
         depth, origin = _json_prop("depth"), _json_prop("originLabel")
-        accounts: dict[str, Any] = {}
-        q = f"SELECT id, {_json_prop('account')} FROM nodes WHERE label = 'Session' AND "
-        for where in (f"{depth} >= 2", f"{depth} = 1 AND {origin} = 'Session'"):
-            accounts.update(
-                (f"Session:{node_id}", account) for node_id, account in self.db.execute(q + where)
-            )
+        top = self.db.execute(
+            f"SELECT max({depth}) FROM nodes INDEXED BY nodes_session_depth WHERE label = 'Session'"
+        ).fetchone()[0]
         links: ChainLinks = {}
-        for chunk in _chunks(sorted(accounts)):
-            ids = [k.partition(":")[2] for k in chunk]
-            for session, time, parent in self.db.execute(
-                "SELECT i.dst, json_extract(nodes.props, '$.eventTime'), p.src "
-                # CROSS JOIN keeps this order: left to itself, SQLite reads every edge of every session
-                "FROM edges i CROSS JOIN nodes ON nodes.label = 'APICall' AND nodes.id = i.src "
-                "CROSS JOIN edges p ON p.dst_label = 'APICall' AND p.dst = i.src AND p.type = 'PERFORMED' "
-                "AND p.src_label = 'Session' "
-                f"WHERE i.dst_label = 'Session' AND i.dst IN ({','.join('?' * len(ids))}) "
-                "AND i.type = 'ISSUED' AND i.src_label = 'APICall'",
-                ids,
-            ):
-                links[f"Session:{session}"] = (f"Session:{parent}", time)
-        firsts = sorted({parent for parent, _at in links.values()} - accounts.keys())
-        for chunk in _chunks([k.partition(":")[2] for k in firsts]):
-            for node_id, account in self.db.execute(f"{q} id IN ({','.join('?' * len(chunk))})", chunk):
-                accounts[f"Session:{node_id}"] = account
+        accounts: dict[str, Any] = {}
+        level = top if isinstance(top, int) else 0
+        while level >= 1 and not chains_settled(links, accounts, params, level + 1):
+            behind_session = f" AND {origin} = 'Session'" if level == 1 else ""
+            found = self.db.execute(
+                f"SELECT id, {_json_prop('account')} FROM nodes INDEXED BY nodes_session_depth "
+                f"WHERE label = 'Session' AND {depth} = ?{behind_session}",
+                (level,),
+            ).fetchall()
+            accounts.update((f"Session:{node_id}", account) for node_id, account in found)
+            frontier = [node_id for node_id, _account in found if f"Session:{node_id}" not in links]
+            while frontier:
+                frontier = self._issuers(frontier, links, accounts)
+            level -= 1
         g = nx.MultiDiGraph()
         expanded: set[str] = set()
         for _first, last in chain_ends(links, accounts, params):
             self._add_node(g, last)
             self._add_paths_back(g, last, expanded)
         return g
+
+    def _issuers(
+        self, ids: list[str], links: dict[str, tuple[str, Any]], accounts: dict[str, Any]
+    ) -> list[str]:
+        """Into `links`, the session whose call issued each of `ids` and that call's time (twins'
+        `_issuer`); into `accounts`, the issuers'. Returns the issuers a session issued in turn."""
+        from trailgraph.twins import chained
+
+        above: list[str] = []
+        for chunk in _chunks(ids):
+            for session, time, parent, parent_depth, parent_origin, account in self.db.execute(
+                "SELECT i.dst, json_extract(call.props, '$.eventTime'), p.src, "
+                "json_extract(up.props, '$.depth'), json_extract(up.props, '$.originLabel'), "
+                "json_extract(up.props, '$.account') "
+                # CROSS JOIN keeps this order: left to itself, SQLite reads every edge of every session
+                "FROM edges i CROSS JOIN nodes call ON call.label = 'APICall' AND call.id = i.src "
+                "CROSS JOIN edges p ON p.dst_label = 'APICall' AND p.dst = i.src AND p.type = 'PERFORMED' "
+                "AND p.src_label = 'Session' "
+                "CROSS JOIN nodes up ON up.label = 'Session' AND up.id = p.src "
+                f"WHERE i.dst_label = 'Session' AND i.dst IN ({','.join('?' * len(chunk))}) "
+                "AND i.type = 'ISSUED' AND i.src_label = 'APICall'",
+                chunk,
+            ):
+                key = f"Session:{parent}"
+                links[f"Session:{session}"] = (key, time)
+                accounts[key] = account
+                if key not in links and chained({"depth": parent_depth, "originLabel": parent_origin}):
+                    above.append(parent)
+        return sorted(set(above))
 
     def key_graph(self, key_id: str) -> nx.MultiDiGraph:
         """The part of the graph `key` reads: the key, its holders, their paths back, and the calls made
@@ -1030,8 +1062,6 @@ class EmbeddedStore:
         text = {k: v for k, v in params.items() if isinstance(v, str)}
         if query == "find":
             return self.find_graph(params)
-        if query == "gaps":
-            return self.gaps_graph()
         if query == "chains":
             return self.chains_graph(params)
         if query == "map":
@@ -1047,9 +1077,11 @@ class EmbeddedStore:
         return nx.MultiDiGraph()  # a missing or non-text start matches nothing on any engine
 
     def run(self, query: str, params: dict[str, Any]) -> list[Row]:
-        from trailgraph.twins import run_twin
+        from trailgraph.twins import gap_rows, run_twin
 
         try:
+            if query == "gaps":
+                return gap_rows(self.gap_members(), params)
             return run_twin(self._part(query, params), query, params)
         except sqlite3.Error as exc:
             raise StoreError(self._explain(exc)) from exc
