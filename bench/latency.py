@@ -15,6 +15,8 @@ query reads only the part of the store its answer needs (`EmbeddedStore.run`), n
 Neo4j rows are warm (the first query of each kind is reported separately) and leave out the Browser
 path column, as the CLI does. Every time is the median and p99 of wall-clock milliseconds, client
 included; `rows` is the median answer size, so a time that grows with its answer shows as such.
+An embedded query runs under an address-space cap (`--memory-cap-gb`): one that needs more is reported
+as such instead of taking the machine down.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ import argparse
 import logging
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +104,9 @@ def timed(fn: Any, *args: Any) -> tuple[float, Any]:
     return ms(time.perf_counter() - started), out
 
 
-def embedded_latency(db_path: Path, sets: dict[str, list[dict[str, Any]]], limit_s: float) -> dict[str, Any]:
+def embedded_latency(
+    db_path: Path, sets: dict[str, list[dict[str, Any]]], limit_s: float, cap_gb: float
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     ids = [p["eventId"] for p in sets["trace"]]
     cold = []
@@ -115,19 +122,36 @@ def embedded_latency(db_path: Path, sets: dict[str, list[dict[str, Any]]], limit
     for name, params in sets.items():
         if name == "trace":
             continue
-        times: list[float] = []
+        times: list[Any] = []
         sizes: list[float] = []
         budget = time.perf_counter() + limit_s
         for p in params:
-            took, rows = timed(store.run, name, p)
+            try:
+                with memory_cap(cap_gb):
+                    took, rows = timed(store.run, name, p)
+            except Exception as exc:  # a cap hit shows as MemoryError, or as a library's own error
+                times = [f"stopped under the {cap_gb:g} GB cap: {type(exc).__name__}"]
+                break
             times.append(took)
             sizes.append(len(rows))
+            del rows
             if time.perf_counter() > budget:
                 break
         out[name] = times
         out[name + " rows"] = sizes
     store.close()
     return out
+
+
+@contextmanager
+def memory_cap(gb: float) -> Iterator[None]:
+    """This process's address space capped at `gb` (soft limit) for the block."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (int(gb * 2**30), hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 _COMMANDS = {  # query -> (CLI command, the parameter given as its argument)
@@ -222,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="only these canned queries, comma-separated (trace always)")
     ap.add_argument("--memory", action="store_true", help="also the peak RSS of one CLI process per query")
     ap.add_argument(
+        "--memory-cap-gb", type=float, default=8.0, help="address-space cap of each embedded query run"
+    )
+    ap.add_argument(
         "--reuse-neo4j",
         action="store_true",
         help="skip the bulk import when the private server already holds the store's graph (same node and "
@@ -264,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n# {size:,} simulated events: {calls:,} APICall nodes ({db})", file=sys.stderr)
             results[size] = {}
             sets_e = {"trace": sets["trace"]} if args.no_embedded_queries else sets
-            results[size]["embedded"] = embedded_latency(db, sets_e, args.seconds)
+            results[size]["embedded"] = embedded_latency(db, sets_e, args.seconds, args.memory_cap_gb)
             if args.memory:
                 peaks = cli_memory(db, sets)
                 print(f"\n| {size:,} events, embedded, one CLI process | peak RSS MB |\n|---|---:|")
@@ -305,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                 meds = []
                 for s in sizes:
                     values = results[s].get(backend, {}).get(name) or []
-                    meds.append(statistics.median(values) if values else float("nan"))
+                    measured = [v for v in values if isinstance(v, float)]
+                    meds.append(statistics.median(measured) if measured else float("nan"))
                 ratio = meds[-1] / meds[0] if meds[0] else float("nan")
                 print(f"| {backend}: {name} | {' | '.join(f'{m:,.1f}' for m in meds)} | {ratio:.2f} |")
     return 0
