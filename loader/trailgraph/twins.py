@@ -456,14 +456,13 @@ def chain_ends(links: ChainLinks, accounts: dict[str, Any], params: dict[str, An
     return [(k[-2], k[-1]) for k in _kept_chains(links, accounts, params)[:limit]]
 
 
-def chains_settled(links: ChainLinks, accounts: dict[str, Any], params: dict[str, Any], depth: int) -> bool:
-    """Whether `chain_ends` is final once `links` holds every chained session of kept depth `depth` or
-    more (and their chains): a chain's hops never exceed its last session's depth, so when `limit`
-    chains have `depth` hops or more, no shallower session can enter the answer."""
+def chains_settled(links: ChainLinks, accounts: dict[str, Any], params: dict[str, Any], hops: int) -> bool:
+    """Whether `chain_ends` is final once `links` holds the chains of every last session that could have
+    `hops` hops or more: when `limit` chains have that many, no unread chain can enter the answer."""
     limit = params.get("limit")
     if _not_a_count(limit) or limit is None:
         return limit is not None
-    return sum(1 for k in _kept_chains(links, accounts, params) if -k[0] >= depth) >= int(limit)
+    return sum(1 for k in _kept_chains(links, accounts, params) if -k[0] >= hops) >= int(limit)
 
 
 def chains(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:

@@ -928,10 +928,15 @@ class EmbeddedStore:
 
     def chains_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
         """The part of the graph `chains` reads, in two steps. First the chain structure alone, in plain
-        dicts, deepest sessions first (off the depth index), level by level until `chains_settled`: who
-        issued each session and when, up to its chain's first session, and the sessions' accounts;
-        `chain_ends` picks the answer's chains from it. Then, for those chains only, the whole path
-        back. So `--limit 50` reads the deepest levels' structure and the details of fifty."""
+        dicts, longest possible chains first (off the depth index), until `chains_settled`: who issued
+        each session and when, up to its chain's first session, and the sessions' accounts; `chain_ends`
+        picks the answer's chains from it. Then, for those chains only, the whole path back.
+
+        A chain has as many hops as its last session's depth less its first's, and only a chain that
+        starts at a dead end (kept depth 0, so the last keeps a Session as origin) has a first at depth
+        0: a last of depth d has at most d hops if its origin is a Session, d - 1 otherwise. So `--limit
+        50` reads the lasts that could have the most hops, level by level, until fifty chains at least
+        as long as any unread one are known."""
         from trailgraph.twins import ChainLinks, chain_ends, chains_settled
 
         depth, origin = _json_prop("depth"), _json_prop("originLabel")
@@ -940,19 +945,22 @@ class EmbeddedStore:
         ).fetchone()[0]
         links: ChainLinks = {}
         accounts: dict[str, Any] = {}
-        level = top if isinstance(top, int) else 0
-        while level >= 1 and not chains_settled(links, accounts, params, level + 1):
-            behind_session = f" AND {origin} = 'Session'" if level == 1 else ""
+        hops = top if isinstance(top, int) else 0
+        level = (
+            f"SELECT id, {_json_prop('account')} FROM nodes INDEXED BY nodes_session_depth "
+            "WHERE label = 'Session'"
+        )
+        while hops >= 1 and not chains_settled(links, accounts, params, hops + 1):
             found = self.db.execute(
-                f"SELECT id, {_json_prop('account')} FROM nodes INDEXED BY nodes_session_depth "
-                f"WHERE label = 'Session' AND {depth} = ?{behind_session}",
-                (level,),
+                f"{level} AND {depth} = ? AND {origin} IS NOT 'Session' "
+                f"UNION ALL {level} AND {depth} = ? AND {origin} = 'Session'",
+                (hops + 1, hops),
             ).fetchall()
             accounts.update((f"Session:{node_id}", account) for node_id, account in found)
             frontier = [node_id for node_id, _account in found if f"Session:{node_id}" not in links]
             while frontier:
                 frontier = self._issuers(frontier, links, accounts)
-            level -= 1
+            hops -= 1
         g = nx.MultiDiGraph()
         expanded: set[str] = set()
         for _first, last in chain_ends(links, accounts, params):
