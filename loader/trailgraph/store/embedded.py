@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,6 +138,10 @@ _BY_LOOKUP = (
 _REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
 _PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
 _CHUNK = 500
+_READ_CACHE = -16384
+"""16 MB of pages: a query reads each page about once, and the OS caches the file anyway."""
+_WRITE_CACHE = -131072
+"""128 MB, from the first write on: a load's batches keep their index pages in memory."""
 _ATTRIBUTE_CHUNK = 2_000
 _log = logging.getLogger(__name__)
 _KNOWN_MAX = 200_000
@@ -252,7 +257,7 @@ class EmbeddedStore:
             self.db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA cache_size=-131072")  # 128 MB: a batch's index pages stay in memory
+            self.db.execute(f"PRAGMA cache_size={_READ_CACHE}")
             self.db.execute("PRAGMA temp_store=MEMORY")
             self._open_schema()
         except sqlite3.DatabaseError as exc:
@@ -338,6 +343,7 @@ class EmbeddedStore:
 
     def _tx(self, work: Any, *args: Any) -> Any:
         try:
+            self.db.execute(f"PRAGMA cache_size={_WRITE_CACHE}")
             self.db.execute("BEGIN IMMEDIATE")
             version = self.db.execute("PRAGMA data_version").fetchone()[0]
             if version != self._version:
@@ -871,11 +877,11 @@ class EmbeddedStore:
             self._add_paths_back(g, call, expanded)
         return g
 
-    def gap_members(self) -> list[GapMember]:
+    def gap_members(self) -> Iterator[GapMember]:
         """What `gaps` groups (twins' `gap_members`), read without a graph: the dead ends (cross-account
         callers, unknown callers, sessions of kept depth 0, off the label and depth indexes), the
         sessions behind each (BEHIND), their calls and the calls' copies, with a time and event id
-        each. It grows with what the gaps hide, not with the store."""
+        each, a few hundred dead ends at a time. It grows with what the gaps hide, not with the store."""
         q = "SELECT label, id, props FROM nodes WHERE "
         dead = {
             f"{label}:{node_id}": {"label": label, "id": node_id, **orjson.loads(props)}
@@ -885,22 +891,22 @@ class EmbeddedStore:
                 *self._node_rows(q + f"label = 'Session' AND {_json_prop('depth')} = 0", ()),
             ]
         }
-        dead = {k: o for k, o in dead.items() if o["label"] != "Session" or o.get("complete") is False}
-        behind = self._lean_out(list(dead), "BEHIND", "Session", "creationDate")
-        principals = [*dead, *(s for rows in behind.values() for s, _at, _e in rows)]
-        performed = self._lean_out(principals, "PERFORMED", "APICall", "eventTime")
-        copied = self._lean_out(
-            [c for rows in performed.values() for c, _at, _e in rows], "COPIED_TO", "APICall", "eventTime"
-        )
-        members: list[GapMember] = []
-        for key, o in sorted(dead.items()):
-            for s, at in [(key, o.get("creationDate")), *((s, at) for s, at, _e in behind.get(key, []))]:
-                if s.startswith("Session:"):
-                    members.append((key, o, s, at, None))
-                for call, time, event_id in performed.get(s, []):
-                    members.append((key, o, call, time, event_id))
-                    members.extend((key, o, c, t, e) for c, t, e in copied.get(call, []))
-        return members
+        ends = sorted(k for k, o in dead.items() if o["label"] != "Session" or o.get("complete") is False)
+        for chunk in _chunks(ends):
+            behind = self._lean_out(chunk, "BEHIND", "Session", "creationDate")
+            principals = [*chunk, *(s for rows in behind.values() for s, _at, _e in rows)]
+            performed = self._lean_out(principals, "PERFORMED", "APICall", "eventTime")
+            calls = [c for rows in performed.values() for c, _at, _e in rows]
+            copied = self._lean_out(calls, "COPIED_TO", "APICall", "eventTime")
+            for key in chunk:
+                o = dead[key]
+                for s, at in [(key, o.get("creationDate")), *((s, at) for s, at, _e in behind.get(key, []))]:
+                    if s.startswith("Session:"):
+                        yield key, o, s, at, None
+                    for call, time, event_id in performed.get(s, []):
+                        yield key, o, call, time, event_id
+                        for c, t, e in copied.get(call, []):
+                            yield key, o, c, t, e
 
     def _lean_out(
         self, sources: list[str], etype: str, label: str, time: str
