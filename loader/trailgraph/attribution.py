@@ -7,6 +7,7 @@ trace gives, so the index cannot disagree with a fresh walk.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from trailgraph.facts import GraphBatch
@@ -45,3 +46,31 @@ def kept_attribution(path: list[dict[str, Any]], kept: dict[str, Any]) -> GraphB
             depth=decided["depth"],
         )
     return out
+
+
+def attribute_levels(
+    slots: set[str],
+    paths: Callable[[set[str]], Iterable[tuple[list[dict[str, Any]], dict[str, Any]]]],
+    write: Callable[[GraphBatch, list[str]], None],
+    issued_slots: Callable[[list[str]], set[str]],
+) -> None:
+    """Keep the attribution of every session in these slots current, then of the sessions they issued,
+    level by level (what a link decides can complete a whole chain below it). A store gives each
+    session's path back and kept properties (`paths`), writes the changed ones (`write`, with their
+    keys) and names the slots their calls issued (`issued_slots`)."""
+    done: set[str] = set()
+    for _ in range(MAX_DEPTH):
+        slots -= done
+        if not slots:
+            return
+        done |= slots
+        batch, changed = GraphBatch(), []
+        for path, kept in paths(slots):
+            decided = kept_attribution(path, kept)
+            if decided is not None:
+                batch.merge(decided)
+                changed.append(f"Session:{path[-1]['id']}")
+        if not changed:
+            return
+        write(batch, changed)
+        slots = issued_slots(changed)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import orjson
 
-from trailgraph.attribution import MAX_DEPTH, attribution_slots, kept_attribution
+from trailgraph.attribution import MAX_DEPTH, attribute_levels, attribution_slots
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, NODES, TRACE_PATH_TYPES
@@ -501,34 +501,25 @@ class EmbeddedStore:
         return new
 
     def _attribute(self, slots: set[str]) -> None:
-        """Keep the attribution of every session in these slots current, and of the sessions they issued,
-        level by level (what a link decides can complete a whole chain below it)."""
+        """`attribute_levels`, reading paths back by indexed steps into one graph for the whole call."""
         read = _PathsBack(self)
+
+        def paths(level: set[str]) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
+            sessions = self._select(_BY_LOOKUP.format(field="slot", label="Session"), sorted(level))
+            return [(read.path(f"Session:{s['id']}"), s) for s in sessions]
+
+        def write(batch: GraphBatch, changed: list[str]) -> None:
+            self._replace({f"attr:{k.partition(':')[2]}" for k in changed}, batch)
+
+        def issued_slots(changed: list[str]) -> set[str]:
+            issued = self._select(_BY_LOOKUP.format(field="issuerActor", label="APICall"), changed)
+            return {c["issuedSlot"] for c in issued if isinstance(c.get("issuedSlot"), str)}
+
         try:
-            self._attribute_levels(slots, read)
+            attribute_levels(slots, paths, write, issued_slots)
         finally:
             # networkx caches views that refer back to the graph: leave no cycle for the GC (load.py)
             vars(read.g).clear()
-
-    def _attribute_levels(self, slots: set[str], read: _PathsBack) -> None:
-        done: set[str] = set()
-        for _ in range(MAX_DEPTH):
-            slots -= done
-            if not slots:
-                return
-            done |= slots
-            batch, changed = GraphBatch(), []
-            sessions = self._select(_BY_LOOKUP.format(field="slot", label="Session"), sorted(slots))
-            for session in sessions:
-                decided = kept_attribution(read.path(f"Session:{session['id']}"), session)
-                if decided is not None:
-                    batch.merge(decided)
-                    changed.append(f"Session:{session['id']}")
-            if not changed:
-                return
-            self._replace({f"attr:{k.partition(':')[2]}" for k in changed}, batch)
-            issued = self._select(_BY_LOOKUP.format(field="issuerActor", label="APICall"), changed)
-            slots = {c["issuedSlot"] for c in issued if isinstance(c.get("issuedSlot"), str)}
 
     def ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
         """Merge the batch and re-decide, in the same transaction, every linker group whose facts it

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any
 
 import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
-from trailgraph.attribution import MAX_DEPTH, attribution_slots, kept_attribution
+from trailgraph.attribution import attribute_levels, attribution_slots
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGES, KEY, NODES, TRACE_PATH_TYPES
@@ -214,33 +215,27 @@ class Neo4jStore:
         return created, decided_nodes
 
     def _attribute_tx(self, tx: neo4j.ManagedTransaction, slots: set[str]) -> None:
-        """The embedded store's `_attribute`: each session of these slots, then of the slots they issued,
-        level by level, gets the attribution of its path back (`attribution.kept_attribution`)."""
-        done: set[str] = set()
-        for _ in range(MAX_DEPTH):
-            slots -= done
-            if not slots:
-                return
-            done |= slots
-            batch, changed = GraphBatch(), []
+        """`attribute_levels`, each level's paths back read by one query."""
+
+        def paths(level: set[str]) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
             seen: set[str] = set()
-            for r in tx.run(_PATHS_BACK, slots=sorted(slots)):
-                if r["id"] in seen:
-                    continue
-                seen.add(r["id"])
-                decided = kept_attribution([dict(n) for n in r["nodes"]], dict(r["kept"]))
-                if decided is not None:
-                    batch.merge(decided)
-                    changed.append(f"Session:{r['id']}")
-            if not changed:
-                return
+            for r in tx.run(_PATHS_BACK, slots=sorted(level)):
+                if r["id"] not in seen:
+                    seen.add(r["id"])
+                    yield [dict(n) for n in r["nodes"]], dict(r["kept"])
+
+        def write(batch: GraphBatch, changed: list[str]) -> None:
             self._replace_tx(tx, sorted(f"attr:{k.partition(':')[2]}" for k in changed), batch.edges)
             self._write_nodes(tx, batch.nodes)
+
+        def issued_slots(changed: list[str]) -> set[str]:
             issued = tx.run(
                 "MATCH (c:APICall) WHERE c.issuerActor IN $actors RETURN DISTINCT c.issuedSlot AS slot",
                 actors=changed,
             )
-            slots = {r["slot"] for r in issued if isinstance(r["slot"], str)}
+            return {r["slot"] for r in issued if isinstance(r["slot"], str)}
+
+        attribute_levels(slots, paths, write, issued_slots)
 
     def _replace_tx(
         self, tx: neo4j.ManagedTransaction, groups: list[str], edges: dict[EdgeKey, Props]
