@@ -45,7 +45,6 @@ WHERE size(issued) >= coalesce($minHops, 1)
                             AND ($until IS NULL OR x.eventTime <= $until))
   AND ($account IS NULL OR any(x IN chainSessions WHERE x.account = $account))
 WITH c, first, last, chainSessions, chainCalls, issued, crossAccount
-// (first, last) names one chain, so the order is decided before the paths back are read
 ORDER BY size(issued) DESC, chainCalls[0].eventTime, first.id, last.id
 LIMIT coalesce($limit, 4611686018427387904)
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(first)
