@@ -304,11 +304,18 @@ def _neo4j_version() -> str:
 
 @contextlib.contextmanager
 def private_neo4j(
-    home: Path, bolt_port: int = 7697, http_port: int = 7484, heap: str = "2g", pagecache: str = "2g"
+    home: Path,
+    bolt_port: int = 7697,
+    http_port: int = 7484,
+    heap: str = "2g",
+    pagecache: str = "2g",
+    keep_data: bool = False,
 ) -> Iterator[Neo4jServer]:
-    """A fresh Neo4j server of our own for the length of the block (its data is deleted first)."""
+    """A Neo4j server of our own for the length of the block: fresh (its data deleted first) unless
+    `keep_data`, when it starts on what a previous block left."""
     server = Neo4jServer(home, bolt_port, http_port, heap, pagecache)
-    shutil.rmtree(home / "data", ignore_errors=True)
+    if not keep_data:
+        shutil.rmtree(home / "data", ignore_errors=True)
     server.start()
     try:
         yield server

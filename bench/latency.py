@@ -251,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--reuse-neo4j",
         action="store_true",
-        help="skip the bulk import when the private server already holds the store's graph (same node and "
-        "edge counts: a previous run's import of the same size)",
+        help="keep the private server's data and skip the bulk import when it already holds the store's "
+        "graph (same node and edge counts: a previous run's import of the same size)",
     )
     ap.add_argument("--neo4j-heap", default="2g")
     ap.add_argument("--neo4j-pagecache", default="2g")
@@ -267,7 +267,12 @@ def main(argv: list[str] | None = None) -> int:
         None
         if args.no_neo4j
         else private_neo4j(
-            args.root / "neo4j", args.bolt_port, args.http_port, args.neo4j_heap, args.neo4j_pagecache
+            args.root / "neo4j",
+            args.bolt_port,
+            args.http_port,
+            args.neo4j_heap,
+            args.neo4j_pagecache,
+            keep_data=args.reuse_neo4j,
         )
     )
     server = ctx.__enter__() if ctx is not None else None
