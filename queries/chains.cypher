@@ -13,8 +13,8 @@
 //          (example: 50)
 // param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
 //          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
-// reads: only sessions whose kept attribution puts a session before them (depth 2 or more, or 1
-//          behind a session), off the depth index, and the paths back of the chains kept.
+// reads: only sessions whose kept attribution puts a session before them (depth 2 or more off the depth
+//          index, or depth 1 behind a dead end's BEHIND edges), and the paths back of the chains kept.
 // returns: one row per chain: hops, crossAccount, the sessions' accounts, ARNs and ids in order,
 //          the issuing calls (event ids) with how each hop was linked (via, linkedBy, confidence),
 //          the first and last hop times, the origin behind the first session (complete or not),
@@ -26,9 +26,13 @@
 //          :param account => null
 //          :param limit => 50
 //          :param draw => true
-MATCH (last:Session)
-WHERE last.depth >= 1 AND (last.depth >= 2 OR last.originLabel = 'Session')
-  AND EXISTS { MATCH (:Session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(last) }
+CALL () {
+  MATCH (last:Session) WHERE last.depth >= 2 RETURN last
+  UNION
+  MATCH (:Session {depth: 0})-[:BEHIND]->(last:Session {depth: 1}) RETURN last
+}
+WITH last
+WHERE EXISTS { MATCH (:Session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(last) }
   AND NOT EXISTS { MATCH (last)-[:PERFORMED]->(:APICall)-[:ISSUED]->(:Session) }
 MATCH c = (first:Session)-[:PERFORMED|ISSUED*2..80]->(last)
 WHERE NOT EXISTS { MATCH (:Session)-[:PERFORMED]->(:APICall)-[:ISSUED]->(first) }
