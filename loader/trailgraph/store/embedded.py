@@ -885,42 +885,44 @@ class EmbeddedStore:
         ends = sorted(k for k, o in dead.items() if o["label"] != "Session" or o.get("complete") is False)
         for chunk in _chunks(ends):
             behind = self._lean_out(chunk, "BEHIND", "Session", "creationDate")
-            principals = [*chunk, *(s for rows in behind.values() for s, _at, _e in rows)]
+            principals = [*chunk, *(s for rows in behind.values() for s, _at, _e, _g in rows)]
             performed = self._lean_out(principals, "PERFORMED", "APICall", "eventTime")
-            calls = [c for rows in performed.values() for c, _at, _e in rows]
-            copied = self._lean_out(calls, "COPIED_TO", "APICall", "eventTime")
+            # the linker copies only calls of a sharedEventID group (link._link_copies)
+            shared = [c for rows in performed.values() for c, _at, _e, group in rows if group is not None]
+            copied = self._lean_out(shared, "COPIED_TO", "APICall", "eventTime")
             for key in chunk:
                 o = dead[key]
-                for s, at in [(key, o.get("creationDate")), *((s, at) for s, at, _e in behind.get(key, []))]:
+                sessions = [(key, o.get("creationDate")), *((s, at) for s, at, _e, _g in behind.get(key, []))]
+                for s, at in sessions:
                     if s.startswith("Session:"):
                         yield key, o, s, at, None
-                    for call, time, event_id in performed.get(s, []):
+                    for call, time, event_id, _group in performed.get(s, []):
                         yield key, o, call, time, event_id
-                        for c, t, e in copied.get(call, []):
+                        for c, t, e, _g in copied.get(call, []):
                             yield key, o, c, t, e
 
     def _lean_out(
         self, sources: list[str], etype: str, label: str, time: str
-    ) -> dict[str, list[tuple[str, Any, Any]]]:
-        """The `etype` edges out of `sources` to `label` nodes: source -> [(target, its `time`, its
-        eventId)], a few statements per thousand sources (one each would cost more than the answer)."""
+    ) -> dict[str, list[tuple[str, Any, Any, Any]]]:
+        """The `etype` edges out of `sources` to `label` nodes: source -> [(target, its `time`, its eventId,
+        its sharedEventId)], a few statements per thousand sources (one each would cost more)."""
         by_label: dict[str, list[str]] = {}
         for key in sources:
             src_label, _, node_id = key.partition(":")
             by_label.setdefault(src_label, []).append(node_id)
-        found: dict[str, list[tuple[str, Any, Any]]] = {}
+        found: dict[str, list[tuple[str, Any, Any, Any]]] = {}
         for src_label, ids in sorted(by_label.items()):
             for chunk in _chunks(sorted(set(ids))):
                 rows = self.db.execute(
                     f"SELECT e.src, e.dst, json_extract(nodes.props, '$.{time}'), "
-                    "json_extract(nodes.props, '$.eventId') "
+                    "json_extract(nodes.props, '$.eventId'), json_extract(nodes.props, '$.sharedEventId') "
                     "FROM edges e JOIN nodes ON nodes.label = e.dst_label AND nodes.id = e.dst "
                     f"WHERE e.src_label = ? AND e.src IN ({','.join('?' * len(chunk))}) AND e.type = ? "
                     "AND e.dst_label = ?",
                     (src_label, *chunk, etype, label),
                 )
-                for src, dst, at, event_id in rows:
-                    found.setdefault(f"{src_label}:{src}", []).append((f"{label}:{dst}", at, event_id))
+                for src, dst, at, event_id, group in rows:
+                    found.setdefault(f"{src_label}:{src}", []).append((f"{label}:{dst}", at, event_id, group))
         return found
 
     def chains_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
