@@ -460,8 +460,10 @@ def chains_settled(links: ChainLinks, accounts: dict[str, Any], params: dict[str
     """Whether `chain_ends` is final once `links` holds the chains of every last session that could have
     `hops` hops or more: when `limit` chains have that many, no unread chain can enter the answer."""
     limit = params.get("limit")
-    if _not_a_count(limit) or limit is None:
-        return limit is not None
+    if limit is None:
+        return False  # every chain is in the answer
+    if _not_a_count(limit):
+        return True  # none is
     return sum(1 for k in _kept_chains(links, accounts, params) if -k[0] >= hops) >= int(limit)
 
 
