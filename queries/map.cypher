@@ -21,19 +21,24 @@
 //          :param until => null
 //          :param account => '776613361644'
 //          :param draw => true
-MATCH r = (s:Session)-[:SESSION_OF]->(role:Role)
+MATCH (s:Session)-[:SESSION_OF]->(role:Role)
 WHERE $account IS NULL OR role.account = $account
-OPTIONAL MATCH (s)-[:PERFORMED]->(c:APICall)
-  WHERE ($since IS NULL OR c.eventTime >= $since) AND ($until IS NULL OR c.eventTime <= $until)
-WITH r, role, s, count(c) AS calls, min(c.eventTime) AS firstCall, max(c.eventTime) AS lastCall
+CALL (s) {
+  OPTIONAL MATCH (s)-[:PERFORMED]->(c:APICall)
+    WHERE ($since IS NULL OR c.eventTime >= $since) AND ($until IS NULL OR c.eventTime <= $until)
+  RETURN count(c) AS calls, min(c.eventTime) AS firstCall, max(c.eventTime) AS lastCall
+}
+WITH role, s, calls, firstCall, lastCall
 WHERE calls > 0
    OR (($since IS NULL OR s.creationDate >= $since) AND ($until IS NULL OR s.creationDate <= $until))
-OPTIONAL MATCH (issuing:APICall)-[:ISSUED]->(s)
-OPTIONAL MATCH (prev:Session)-[:PERFORMED]->(:APICall)-[:COPIED_TO*0..1]->(issuing)
-OPTIONAL MATCH (prev)-[:SESSION_OF]->(from:Role)
-WITH r, role, s, calls, firstCall, lastCall, min(issuing.eventId) AS issuedBy, min(from.id) AS fromRole
-OPTIONAL MATCH b = (o)-[:BEHIND]->(s)
-WITH r, b, role, s, calls, firstCall, lastCall, issuedBy, fromRole,
+CALL (s) {
+  OPTIONAL MATCH (issuing:APICall)-[:ISSUED]->(s)
+  OPTIONAL MATCH (prev:Session)-[:PERFORMED]->(:APICall)-[:COPIED_TO*0..1]->(issuing)
+  OPTIONAL MATCH (prev)-[:SESSION_OF]->(from:Role)
+  RETURN min(issuing.eventId) AS issuedBy, min(from.id) AS fromRole
+}
+OPTIONAL MATCH (o)-[:BEHIND]->(s)
+WITH role, s, calls, firstCall, lastCall, issuedBy, fromRole,
      coalesce(o.arn, o.userId, o.subject, o.id, s.originId) AS origin
 ORDER BY coalesce(s.creationDate, '') DESC, s.id
 WITH role, fromRole, s.originLabel AS originLabel, s.originId AS originId, s.originType AS originType,
@@ -47,12 +52,11 @@ WITH role, fromRole, s.originLabel AS originLabel, s.originId AS originId, s.ori
      max(s.depth) AS maxDepth,
      min(s.creationDate) AS first,
      max(s.creationDate) AS last,
-     collect({id: s.id, arn: s.arn, created: s.creationDate, calls: calls, firstCall: firstCall,
-              lastCall: lastCall, console: coalesce(s.console = true, false),
-              mfa: coalesce(s.mfa = true, false), depth: s.depth,
-              issuedBy: issuedBy})[..40] AS examples,
-     CASE WHEN coalesce($draw, true) THEN collect(b)[..5] + collect(r)[..5] END AS p
-RETURN p,
+     collect([s, calls, firstCall, lastCall, issuedBy])[..40] AS newest
+WITH *, [x IN newest | x[0]] AS shown
+RETURN CASE WHEN coalesce($draw, true)
+         THEN COLLECT { UNWIND shown AS x MATCH b = ()-[:BEHIND]->(x) RETURN b LIMIT 5 }
+            + COLLECT { UNWIND shown[..5] AS x MATCH r = (x)-[:SESSION_OF]->(role) RETURN r } END AS p,
        role.id AS roleArn,
        role.name AS roleName,
        role.account AS roleAccount,
@@ -71,5 +75,7 @@ RETURN p,
        maxDepth,
        first,
        last,
-       examples
+       [x IN newest | {id: x[0].id, arn: x[0].arn, created: x[0].creationDate, calls: x[1],
+                       firstCall: x[2], lastCall: x[3], console: coalesce(x[0].console = true, false),
+                       mfa: coalesce(x[0].mfa = true, false), depth: x[0].depth, issuedBy: x[4]}] AS examples
 ORDER BY roleArn, fromRole, originLabel, originId, originType, origin, complete, gapAccount, gapReason

@@ -22,6 +22,7 @@ from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
 from trailgraph.timelinepic import render_timeline, timeline_model
+from trailgraph.twins import map_rows
 
 BOB = "arn:aws:iam::203016562928:user/bob@example.com"
 ROLE = "role:776613361644:assume-admin-role-example"
@@ -147,6 +148,31 @@ def test_chains_and_gaps_stand_out(seed_store: EmbeddedStore) -> None:
     assert sorted(e["id"] for e in bobs["edges"] if e["kind"] != "account") == sorted(
         [f"{bob}->{ROLE}", f"{bob}->{audit}", f"{ROLE}->{audit}"]
     )
+
+
+def test_map_rows_keep_the_newest_forty_examples_of_a_row_as_its_sessions_arrive() -> None:
+    """`map` groups sessions as they stream in and keeps only the newest 40 examples of each row (by
+    creation time, newest first, then id; no creation time sorts last), as `collect(...)[..40]` after
+    map.cypher's ORDER BY does: 500 sessions of one row, shuffled, some created in the same second
+    and some with no creation time, give the examples a full sort gives, and every count."""
+    import random
+
+    role = {"label": "Role", "id": "arn:aws:iam::111111111111:role/Admin", "name": "Admin", "account": "1"}
+    sessions: list[dict[str, Any]] = [
+        {"label": "Session", "id": f"s{i:03d}", "originId": "alice", "depth": i % 4, "mfa": i % 3 == 0,
+         "creationDate": None if i % 50 == 7 else f"2020-09-17T10:{i // 20:02d}:00Z"}
+        for i in range(500)
+    ]  # fmt: skip
+    members = [(role, sd, [f"2020-09-17T11:00:{n:02d}Z" for n in range(i % 3)], "e1", None, ["alice"])
+               for i, sd in enumerate(sessions)]  # fmt: skip
+    random.Random(5).shuffle(members)
+    (row,) = map_rows(members, {"since": None, "until": None})
+    newest = sorted(sessions, key=lambda sd: sd["id"])
+    newest.sort(key=lambda sd: sd["creationDate"] or "", reverse=True)
+    assert [e["id"] for e in row["examples"]] == [sd["id"] for sd in newest[:40]]
+    assert row["examples"][0]["id"] == "s480" and row["examples"][0]["calls"] == 0  # 10:24, lowest id
+    assert (row["sessions"], row["mfa"], row["calls"], row["maxDepth"]) == (500, 167, 499, 3)
+    assert (row["first"], row["last"]) == ("2020-09-17T10:00:00Z", "2020-09-17T10:24:00Z")
 
 
 def test_org_map_reads_every_role_session(org_store: EmbeddedStore) -> None:

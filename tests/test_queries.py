@@ -190,12 +190,13 @@ def test_every_query_gives_identical_rows_on_both_engines(
 
 
 @pytest.mark.neo4j
-def test_chains_and_gaps_of_an_organisation_read_by_parts_answer_as_the_whole_graph(
+def test_chains_gaps_and_map_of_an_organisation_read_by_parts_answer_as_the_whole_graph(
     tmp_path: Path, embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
 ) -> None:
     """The embedded store reads `chains` deepest level first and stops once the limit is settled, and
-    `gaps` without a graph: on an organisation with chains of several depths (and its traps), every
-    limit and filter must give the whole graph's answer and Neo4j's."""
+    `gaps` and `map` without a graph (`map` keeping only the newest examples of each row as sessions
+    arrive): on an organisation with chains of several depths (and its traps), every limit and filter
+    must give the whole graph's answer and Neo4j's."""
     simulate(SimConfig(seed=3, events=12_000, days=2, people=12), tmp_path / "org")
     load_paths(embedded_store, tmp_path / "org" / "AWSLogs")
     load_paths(neo4j_store, tmp_path / "org" / "AWSLogs")
@@ -217,7 +218,11 @@ def test_chains_and_gaps_of_an_organisation_read_by_parts_answer_as_the_whole_gr
             whole, read = run_twin(g, "gaps", params), embedded_store.run("gaps", params)
             if not whole == read == neo4j_store.run("gaps", params):
                 differences.append(f"gaps {params}")
+            whole, read = run_twin(g, "map", params), embedded_store.run("map", params)
+            if not whole == read == neo4j_store.run("map", {**params, "draw": False}):
+                differences.append(f"map {params}")
     assert not differences, differences
+    assert max(r["sessions"] for r in embedded_store.run("map", {**windows[0], "account": None})) > 20
     assert embedded_store.run("gaps", {**windows[0], "account": None})
     assert len(embedded_store.run("chains", {**CHAINS_ALL, **windows[0]})) > 40
 

@@ -203,7 +203,7 @@ def rel_map(rel: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _display(d: dict[str, Any]) -> Any:
+def display_name(d: dict[str, Any]) -> Any:
     """`coalesce(o.arn, o.userId, o.subject, o.id)`: how a principal is named in rows."""
     return _first(d.get("arn"), d.get("userId"), d.get("subject"), d["id"])
 
@@ -220,7 +220,7 @@ def _origin_columns(g: nx.MultiDiGraph, key: str, with_label: bool = True) -> di
         complete = None if d.get("type") is None else d.get("type") != "Unknown"
     else:
         complete = False
-    cols: dict[str, Any] = {"origin": _display(d)}
+    cols: dict[str, Any] = {"origin": display_name(d)}
     if with_label:
         cols.update(originLabel=label, originType=kind)
     cols["complete"] = complete
@@ -281,7 +281,7 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     account = params.get("account")
     for start in _starts(g, params.get("principal")):
-        principal = _display(g.nodes[start])
+        principal = display_name(g.nodes[start])
         for keys, rels in forward_paths(g, start, _PATH, 40):
             n = g.nodes[keys[-1]]
             if n["label"] not in ("Session", "APICall"):
@@ -723,7 +723,7 @@ def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
                     "errorCode": c.get("errorCode"),
                     "readOnly": c.get("readOnly"),
                     "accessKeyId": c.get("accessKeyId"),
-                    "actor": _display(actor) if actor else None,
+                    "actor": display_name(actor) if actor else None,
                     "sessionId": session.get("id"),
                     "sessionName": session.get("name"),
                     "sessionCreated": session.get("creationDate"),
@@ -798,7 +798,7 @@ def find(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
                     "errorCode": c.get("errorCode"),
                     "readOnly": c.get("readOnly"),
                     "accessKeyId": c.get("accessKeyId"),
-                    "actor": _display(principals[-1]) if principals else None,
+                    "actor": display_name(principals[-1]) if principals else None,
                     **_origin_columns(g, keys[0]),
                     "callId": c["id"],
                     "nodes": [step_map(g, k) for k in keys],
@@ -841,62 +841,102 @@ def _kept(value: Any) -> Any:
     return value if isinstance(value, str) and value != "" else None
 
 
-def org_map(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+MapMember = tuple[dict[str, Any], dict[str, Any], list[Any], Any, Any, list[Any]]
+"""A role session as `map` reads it: (the role's properties, the session's, its calls' eventTimes, the
+issuing call's eventId, the role whose session made that call, the names of the origins its BEHIND
+edges come from, or [None])."""
+
+
+def map_members(g: nx.MultiDiGraph, params: dict[str, Any]) -> Iterator[MapMember]:
+    """map.cypher's rows before it groups them: every session of every role (of the account)."""
     account = params.get("account")
-    groups: dict[tuple[Any, ...], list[Row]] = {}
     for role, d in g.nodes(data=True):
         if d.get("label") != "Role" or (account is not None and d.get("account") != account):
             continue
         for s, keyed in g._pred[role].items():
             if "SESSION_OF" not in keyed or _label(g, s) != "Session":
                 continue
-            sd = g.nodes[s]
             times = [
                 g.nodes[c].get("eventTime")
                 for c, k in g._succ[s].items()
                 if "PERFORMED" in k and _label(g, c) == "APICall"
             ]
-            times = [t for t in times if in_window(t, params)]
-            if not times and not in_window(sd.get("creationDate"), params):
-                continue
-            issued_by, from_role = _issuing(g, s)
-            behind = [o for o, k in g._pred[s].items() if "BEHIND" in k] or [None]
-            present = [t for t in times if t is not None]
-            for o in behind:
-                origin = _first(_display(g.nodes[o]) if o is not None else None, sd.get("originId"))
-                group = (
-                    d["id"], d.get("name"), d.get("account"), from_role, sd.get("originLabel"),
-                    sd.get("originId"), sd.get("originType"), origin, sd.get("complete"),
-                    _kept(sd.get("gapAccount")), _kept(sd.get("gapReason")),
-                )  # fmt: skip
-                groups.setdefault(group, []).append(
-                    {"sd": sd, "calls": len(times), "firstCall": _min(present), "lastCall": _max(present),
-                     "issuedBy": issued_by}
-                )  # fmt: skip
+            origins = [display_name(g.nodes[o]) for o, k in g._pred[s].items() if "BEHIND" in k]
+            yield d, g.nodes[s], times, *_issuing(g, s), origins or [None]
+
+
+def org_map(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
+    return map_rows(map_members(g, params), params)
+
+
+_EXAMPLES = 40
+
+
+class _MapGroup:
+    """One row of `map` as its sessions arrive: counts, extremes and the newest examples (bounded)."""
+
+    def __init__(self) -> None:
+        self.sessions = self.console = self.mfa = self.calls = 0
+        self.max_depth: Any = None
+        self.first: Any = None
+        self.last: Any = None
+        self.examples: list[Row] = []
+
+    def add(self, sd: dict[str, Any], member: Row) -> None:
+        self.sessions += 1
+        self.console += sd.get("console") is True
+        self.mfa += sd.get("mfa") is True
+        self.calls += member["calls"]
+        self.max_depth = _max([self.max_depth, sd.get("depth")])
+        self.first = _min([self.first, member["created"]])
+        self.last = _max([self.last, member["created"]])
+        self.examples.append(member)
+        if len(self.examples) > 2 * _EXAMPLES:
+            self._keep_newest()
+
+    def _keep_newest(self) -> None:
+        """`ORDER BY coalesce(s.creationDate, '') DESC, s.id` then `collect(...)[..40]`."""
+        self.examples.sort(key=lambda m: m["id"])
+        self.examples.sort(key=lambda m: _first(m["created"], ""), reverse=True)
+        del self.examples[_EXAMPLES:]
+
+    def row(self) -> Row:
+        self._keep_newest()
+        return {
+            "sessions": self.sessions, "console": self.console, "mfa": self.mfa, "calls": self.calls,
+            "maxDepth": self.max_depth, "first": self.first, "last": self.last,
+            "examples": self.examples,
+        }  # fmt: skip
+
+
+def map_rows(members: Iterable[MapMember], params: dict[str, Any]) -> list[Row]:
+    """map.cypher's grouping, whoever read the members; its memory grows with the rows, not the sessions."""
+    groups: dict[tuple[Any, ...], _MapGroup] = {}
+    for d, sd, all_times, issued_by, from_role, origins in members:
+        times = [t for t in all_times if in_window(t, params)]
+        if not times and not in_window(sd.get("creationDate"), params):
+            continue
+        present = [t for t in times if t is not None]
+        member = {
+            "id": sd["id"], "arn": sd.get("arn"), "created": sd.get("creationDate"), "calls": len(times),
+            "firstCall": _min(present), "lastCall": _max(present), "console": sd.get("console") is True,
+            "mfa": sd.get("mfa") is True, "depth": sd.get("depth"), "issuedBy": issued_by,
+        }  # fmt: skip
+        origin_id, gap, why = sd.get("originId"), _kept(sd.get("gapAccount")), _kept(sd.get("gapReason"))
+        for name in origins:
+            group = (
+                d["id"], d.get("name"), d.get("account"), from_role, sd.get("originLabel"), origin_id,
+                sd.get("originType"), _first(name, origin_id), sd.get("complete"), gap, why,
+            )  # fmt: skip
+            groups.setdefault(group, _MapGroup()).add(sd, member)
     rows = []
-    for group, members in groups.items():
-        members.sort(key=lambda m: m["sd"]["id"])
-        members.sort(key=lambda m: _first(m["sd"].get("creationDate"), ""), reverse=True)
-        sessions = [m["sd"] for m in members]
-        created = [s.get("creationDate") for s in sessions]
-        depths = [s.get("depth") for s in sessions]
+    for group, members_of in groups.items():
         role_arn, name, role_account, from_role, label, origin_id, otype, origin, complete, gap, why = group
         rows.append(
             {
                 "roleArn": role_arn, "roleName": name, "roleAccount": role_account, "fromRole": from_role,
                 "originLabel": label, "originId": origin_id, "originType": otype, "origin": origin,
-                "complete": complete, "gapAccount": gap, "gapReason": why, "sessions": len(sessions),
-                "console": sum(1 for s in sessions if s.get("console") is True),
-                "mfa": sum(1 for s in sessions if s.get("mfa") is True),
-                "calls": sum(m["calls"] for m in members),
-                "maxDepth": _max(depths), "first": _min(created), "last": _max(created),
-                "examples": [
-                    {"id": m["sd"]["id"], "arn": m["sd"].get("arn"), "created": m["sd"].get("creationDate"),
-                     "calls": m["calls"], "firstCall": m["firstCall"], "lastCall": m["lastCall"],
-                     "console": m["sd"].get("console") is True, "mfa": m["sd"].get("mfa") is True,
-                     "depth": m["sd"].get("depth"), "issuedBy": m["issuedBy"]}
-                    for m in members[:40]
-                ],
+                "complete": complete, "gapAccount": gap, "gapReason": why, **members_of.row(),
             }
         )  # fmt: skip
     order = ("roleArn", "fromRole", "originLabel", "originId", "originType", "origin", "complete")

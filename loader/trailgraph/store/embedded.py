@@ -36,7 +36,7 @@ from trailgraph.store.base import Row, StoreError
 from trailgraph.vouching import EVERY_HOUR, PRINCIPAL_GROUP, caller_key, issued_keys, wanted_hours
 
 if TYPE_CHECKING:
-    from trailgraph.twins import GapMember
+    from trailgraph.twins import GapMember, MapMember
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (label TEXT NOT NULL, id TEXT NOT NULL, props TEXT NOT NULL);
@@ -135,6 +135,7 @@ _BY_LOOKUP = (
     "SELECT n.id, n.props FROM lookups l JOIN nodes n ON n.label = l.label AND n.id = l.id "
     "WHERE l.field = '{field}' AND l.label = '{label}' AND l.value IN ({{marks}})"
 )
+_NODES = "SELECT id, props FROM nodes WHERE label = '{label}' AND id IN ({{marks}})"
 _REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
 _PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
 _CHUNK = 500
@@ -779,25 +780,59 @@ class EmbeddedStore:
         """A node's incoming edges of these types (the edges' primary key), in the whole graph's order."""
         return self._add_typed(g, key, True, types)
 
-    def map_graph(self, account: Any) -> nx.MultiDiGraph:
-        """The part of the graph `map` reads: every role (of the account) and its sessions, each
-        session's calls, the origin it keeps (BEHIND), and the call that issued it with the session
-        that made that call (through a cross-account copy) and that session's role. It never walks
-        a path: the kept attribution already says what a walk back would."""
+    def map_members(self, params: dict[str, Any]) -> Iterator[MapMember]:
+        """What `map` groups (twins' `map_members`), read without a graph: each role (of the account),
+        its sessions a few hundred at a time, their calls' times, the origins they keep (BEHIND), and
+        the call that issued each with the role of the session that made it (or its cross-account
+        copy). Memory stays with one chunk; the time grows with the sessions and their calls."""
         sql = "SELECT id, props FROM nodes WHERE label = 'Role'"
-        g = self._role_sessions(
-            *((sql, ()) if account is None else (f"{sql} AND {_json_prop('account')} = ?", (account,)))
-        )
-        for session in sorted(k for k in g.nodes if k.startswith("Session:")):
-            self._add_out_edges(g, session, "PERFORMED")
-            self._add_in_typed(g, session, "BEHIND")
-            for call in self._add_in_typed(g, session, "ISSUED"):
-                callers = [call, *self._add_in_typed(g, call, "COPIED_TO")]
-                for made in callers:
-                    for prev in self._add_in_typed(g, made, "PERFORMED"):
-                        if prev.startswith("Session:"):
-                            self._add_out_edges(g, prev, "SESSION_OF")
-        return g
+        account = params.get("account")
+        args: tuple[Any, ...] = ()
+        if account is not None:
+            sql, args = f"{sql} AND {_json_prop('account')} = ?", (account,)
+        names: dict[str, Any] = {}
+        for role_id, role_props in self.db.execute(sql, args).fetchall():
+            role = {"label": "Role", "id": role_id, **orjson.loads(role_props)}
+            sessions = self._ends([f"Role:{role_id}"], "SESSION_OF", True, "Session").get(
+                f"Role:{role_id}", []
+            )
+            for chunk in _chunks(sorted({s for s, *_ in sessions})):
+                ids = [k.partition(":")[2] for k in chunk]
+                props = self._select(_NODES.format(label="Session"), ids)
+                calls = self._ends(chunk, "PERFORMED", False, "APICall", ("eventTime",))
+                behind = self._ends(chunk, "BEHIND", True)
+                issued = self._ends(chunk, "ISSUED", True, "APICall", ("eventId",))
+                made = [c for rows in issued.values() for c, _e in rows]
+                copies = self._ends(made, "COPIED_TO", True, "APICall")
+                makers = self._ends(
+                    [*made, *(c for rows in copies.values() for (c,) in rows)], "PERFORMED", True, "Session"
+                )
+                of = self._ends([m for rows in makers.values() for (m,) in rows], "SESSION_OF", False, "Role")
+                for o in {o for rows in behind.values() for (o,) in rows} - names.keys():
+                    names[o] = self._display(o)
+                for sd in props:
+                    key = f"Session:{sd['id']}"
+                    event_ids, from_roles = [], []
+                    for call, event_id in issued.get(key, []):
+                        event_ids.append(event_id)
+                        for made_by in [call, *(c for (c,) in copies.get(call, []))]:
+                            for (prev,) in makers.get(made_by, []):
+                                from_roles += [r.partition(":")[2] for (r,) in of.get(prev, [])]
+                    times = [t for _c, t in calls.get(key, [])]
+                    origins = [names[o] for (o,) in behind.get(key, [])] or [None]
+                    issued_by, from_role = (
+                        min((v for v in vs if v is not None), default=None) for vs in (event_ids, from_roles)
+                    )
+                    yield role, {"label": "Session", **sd}, times, issued_by, from_role, origins
+
+    def _display(self, key: str) -> Any:
+        """A principal's name in rows (twins' `display_name`), read off its node."""
+        from trailgraph.twins import display_name
+
+        label, _, node_id = key.partition(":")
+        sql = "SELECT props FROM nodes WHERE label = ? AND id = ?"
+        (props,) = self.db.execute(sql, (label, node_id)).fetchone()
+        return display_name({"id": node_id, **orjson.loads(props)})
 
     def _add_out_edges(self, g: nx.MultiDiGraph, key: str, *types: str) -> list[str]:
         """A node's outgoing edges of these types (the edges' source index), in the whole graph's order."""
@@ -903,26 +938,40 @@ class EmbeddedStore:
 
     def _lean_out(
         self, sources: list[str], etype: str, label: str, time: str
-    ) -> dict[str, list[tuple[str, Any, Any, Any]]]:
+    ) -> dict[str, list[tuple[Any, ...]]]:
         """The `etype` edges out of `sources` to `label` nodes: source -> [(target, its `time`, its eventId,
-        its sharedEventId)], a few statements per thousand sources (one each would cost more)."""
+        its sharedEventId)]."""
+        return self._ends(sources, etype, False, label, (time, "eventId", "sharedEventId"))
+
+    def _ends(
+        self,
+        keys: list[str],
+        etype: str,
+        incoming: bool,
+        label: str | None = None,
+        fields: tuple[str, ...] = (),
+    ) -> dict[str, list[tuple[Any, ...]]]:
+        """`keys`' `etype` edges one way, to nodes (of `label`, if given) that have a record:
+        key -> [(the other end's key, *its `fields`)], a few statements per thousand keys (one each
+        would cost more)."""
+        here, there = ("dst", "src") if incoming else ("src", "dst")
         by_label: dict[str, list[str]] = {}
-        for key in sources:
-            src_label, _, node_id = key.partition(":")
-            by_label.setdefault(src_label, []).append(node_id)
-        found: dict[str, list[tuple[str, Any, Any, Any]]] = {}
-        for src_label, ids in sorted(by_label.items()):
+        for key in keys:
+            key_label, _, node_id = key.partition(":")
+            by_label.setdefault(key_label, []).append(node_id)
+        columns = "".join(f", json_extract(n.props, '$.{f}')" for f in fields)
+        found: dict[str, list[tuple[Any, ...]]] = {}
+        for key_label, ids in sorted(by_label.items()):
             for chunk in _chunks(sorted(set(ids))):
                 rows = self.db.execute(
-                    f"SELECT e.src, e.dst, json_extract(nodes.props, '$.{time}'), "
-                    "json_extract(nodes.props, '$.eventId'), json_extract(nodes.props, '$.sharedEventId') "
-                    "FROM edges e JOIN nodes ON nodes.label = e.dst_label AND nodes.id = e.dst "
-                    f"WHERE e.src_label = ? AND e.src IN ({','.join('?' * len(chunk))}) AND e.type = ? "
-                    "AND e.dst_label = ?",
-                    (src_label, *chunk, etype, label),
+                    f"SELECT e.{here}, e.{there}_label, e.{there}{columns} FROM edges e "
+                    f"JOIN nodes n ON n.label = e.{there}_label AND n.id = e.{there} "
+                    f"WHERE e.{here}_label = ? AND e.{here} IN ({','.join('?' * len(chunk))}) AND e.type = ?"
+                    + ("" if label is None else f" AND e.{there}_label = ?"),
+                    (key_label, *chunk, etype, *(() if label is None else (label,))),
                 )
-                for src, dst, at, event_id, group in rows:
-                    found.setdefault(f"{src_label}:{src}", []).append((f"{label}:{dst}", at, event_id, group))
+                for node_id, other_label, other, *values in rows:
+                    found.setdefault(f"{key_label}:{node_id}", []).append((f"{other_label}:{other}", *values))
         return found
 
     def chains_graph(self, params: dict[str, Any]) -> nx.MultiDiGraph:
@@ -1071,8 +1120,6 @@ class EmbeddedStore:
             return self.find_graph(params)
         if query == "chains":
             return self.chains_graph(params)
-        if query == "map":
-            return self.map_graph(params.get("account"))
         if query == "key" and "accessKeyId" in text:
             return self.key_graph(text["accessKeyId"])
         if query == "who-used" and "roleArn" in text:
@@ -1084,11 +1131,13 @@ class EmbeddedStore:
         return nx.MultiDiGraph()  # a missing or non-text start matches nothing on any engine
 
     def run(self, query: str, params: dict[str, Any]) -> list[Row]:
-        from trailgraph.twins import gap_rows, run_twin
+        from trailgraph.twins import gap_rows, map_rows, run_twin
 
         try:
             if query == "gaps":
                 return gap_rows(self.gap_members(), params)
+            if query == "map":
+                return map_rows(self.map_members(params), params)
             return run_twin(self._part(query, params), query, params)
         except sqlite3.Error as exc:
             raise StoreError(self._explain(exc)) from exc
