@@ -163,6 +163,7 @@ _COMMANDS = {  # query -> (CLI command, the parameter given as its argument)
     "chains": ("chains", None),
     "gaps": ("gaps", None),
     "find": ("find", None),
+    "map": ("map", None),
 }
 
 

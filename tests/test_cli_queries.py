@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 import trailgraph.cli_queries  # noqa: F401  (registers the commands even before cli.py imports it)
 from tests.conftest import SEED, load_paths
 from trailgraph.cli import main
-from trailgraph.cli_queries import parse_params
+from trailgraph.cli_queries import _json_rows, parse_params
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
 from trailgraph.timefilter import parse_when
@@ -243,3 +243,21 @@ def test_the_commands_answer_the_same_on_neo4j(neo4j_cli: list[str], seed_db: Pa
         assert on_neo4j.exit_code == 0, on_neo4j.stderr
         assert "backend: Neo4j" in on_neo4j.stderr
         assert json.loads(on_neo4j.stdout) == rows_of(run(seed_db, *args, "--format", "json"))
+
+
+def test_json_answers_are_written_a_row_at_a_time_and_read_back_whole() -> None:
+    """--format json and jsonl are written row by row (a long answer is never one string): read back,
+    they are the rows, strings with newlines and quotes included, and the array is indented as before."""
+    import orjson
+
+    rows = [
+        {"id": "a", "text": 'two\nlines "quoted"', "nodes": [{"k": 1}, {"k": None}], "empty": []},
+        {"id": "b", "when": datetime(2020, 9, 17, tzinfo=UTC), "nested": {"x": ["y\n"]}},
+    ]
+    expected = orjson.loads(orjson.dumps(rows, default=str))
+    whole = b"".join(_json_rows(rows, "json"))
+    assert json.loads(whole) == expected
+    assert whole == orjson.dumps(rows, option=orjson.OPT_INDENT_2, default=str) + b"\n"
+    lines = b"".join(_json_rows(rows, "jsonl")).decode().splitlines()
+    assert [json.loads(line) for line in lines] == expected
+    assert b"".join(_json_rows([], "json")) == b"[]\n" and not b"".join(_json_rows([], "jsonl"))

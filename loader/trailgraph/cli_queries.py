@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,6 +69,31 @@ def _emit(text: str, output: str | None) -> None:
         err.print(f"[dim]wrote {escape(output)}[/dim]")
     elif text:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+def _json_rows(rows: list[Row], fmt: str) -> Iterator[bytes]:
+    """The rows as one indented JSON array, or JSON lines, a row at a time."""
+    if fmt == "jsonl":
+        yield from (orjson.dumps(r, default=str) + b"\n" for r in rows)
+        return
+    for i, r in enumerate(rows):
+        # inside a JSON string a newline is escaped: every raw one is indentation
+        yield (b",\n  " if i else b"[\n  ") + orjson.dumps(
+            r, option=orjson.OPT_INDENT_2, default=str
+        ).replace(b"\n", b"\n  ")
+    yield b"\n]\n" if rows else b"[]\n"
+
+
+def _emit_rows(rows: list[Row], fmt: str, output: str | None) -> None:
+    """JSON written as it is made: a long answer is never held as one string beside its rows."""
+    if output:
+        with open(output, "wb") as f:
+            f.writelines(_json_rows(rows, fmt))
+        err.print(f"[dim]wrote {escape(output)}[/dim]")
+    else:
+        sys.stdout.flush()  # what click.echo wrote goes first
+        sys.stdout.buffer.writelines(_json_rows(rows, fmt))
+        sys.stdout.buffer.flush()
 
 
 def _cell(value: Any) -> Text:
@@ -214,10 +240,8 @@ def _table(rows: list[Row], columns: list[tuple[str, Callable[[Row], Any]]], tit
 
 def show(rows: list[Row], fmt: str, output: str | None, *, query: str, title: str) -> None:
     """Rows in the chosen format: json/jsonl keep every column, pictures need path-shaped rows."""
-    if fmt == "json":
-        _emit(orjson.dumps(rows, option=orjson.OPT_INDENT_2, default=str).decode(), output)
-    elif fmt == "jsonl":
-        _emit("".join(orjson.dumps(r, default=str).decode() + "\n" for r in rows), output)
+    if fmt in ("json", "jsonl"):
+        _emit_rows(rows, fmt, output)
     elif fmt in PICTURE_FORMATS:
         if query == "activity" and fmt == "html":
             from trailgraph.timelinepic import render_timeline
@@ -233,7 +257,7 @@ def show(rows: list[Row], fmt: str, output: str | None, *, query: str, title: st
         else:
             raise click.UsageError(f"{query} rows carry no paths to draw; use --format table, json or jsonl")
     elif output:
-        _emit(orjson.dumps(rows, option=orjson.OPT_INDENT_2, default=str).decode(), output)
+        _emit_rows(rows, "json", output)
     else:
         _table(rows, TABLES.get(query) or _generic_columns(rows), title)
 

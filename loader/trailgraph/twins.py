@@ -203,6 +203,26 @@ def rel_map(rel: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class _Paths:
+    """The `nodes` and `rels` columns, each node's and edge's map made once: the rows of a long answer
+    share them (every row repeats its path's first steps), so memory grows with the graph read, not
+    with rows times path length."""
+
+    def __init__(self, g: nx.MultiDiGraph) -> None:
+        self.g = g
+        self.steps: dict[str, dict[str, Any]] = {}
+        self.rels: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # edge kept: id stays its own
+
+    def columns(self, keys: list[str], rels: list[dict[str, Any]]) -> dict[str, Any]:
+        for k in keys:
+            if k not in self.steps:
+                self.steps[k] = step_map(self.g, k)
+        for r in rels:
+            if id(r) not in self.rels:
+                self.rels[id(r)] = (r, rel_map(r))
+        return {"nodes": [self.steps[k] for k in keys], "rels": [self.rels[id(r)][1] for r in rels]}
+
+
 def display_name(d: dict[str, Any]) -> Any:
     """`coalesce(o.arn, o.userId, o.subject, o.id)`: how a principal is named in rows."""
     return _first(d.get("arn"), d.get("userId"), d.get("subject"), d["id"])
@@ -279,6 +299,7 @@ def _first_call(g: nx.MultiDiGraph, key: str) -> Any:
 
 def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
+    paths = _Paths(g)
     account = params.get("account")
     for start in _starts(g, params.get("principal")):
         principal = display_name(g.nodes[start])
@@ -319,8 +340,7 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
                     "via": None if r is None else _first(r.get("via"), r["type"]),
                     "linkedBy": None if r is None else r.get("rule"),
                     "confidence": None if r is None else r.get("confidence"),
-                    "nodes": [step_map(g, k) for k in keys],
-                    "rels": [rel_map(x) for x in rels],
+                    **paths.columns(keys, rels),
                 }
             )
     rows.sort(key=lambda r: (_asc(r["principal"]), _asc(r["time"]), r["depth"], r["kind"] == "call", r["id"]))
@@ -702,6 +722,7 @@ def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
             ):
                 calls.add(keys[-1])
     rows: list[Row] = []
+    paths = _Paths(g)
     for call in calls:
         c = g.nodes[call]
         for keys, rels in origin_paths(g, call):
@@ -728,8 +749,7 @@ def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
                     "sessionName": session.get("name"),
                     "sessionCreated": session.get("creationDate"),
                     **_origin_columns(g, keys[0], with_label=False),
-                    "nodes": [step_map(g, k) for k in keys],
-                    "rels": [rel_map(x) for x in rels],
+                    **paths.columns(keys, rels),
                 }
             )
     rows.sort(key=lambda r: (_asc(r["time"]), r["callId"], _asc(r["origin"])))

@@ -29,6 +29,7 @@ import networkx as nx
 import orjson
 
 from trailgraph.attribution import MAX_DEPTH, attribute_levels, attribution_slots
+from trailgraph.details import JSON_FIELDS, TEXT_FIELDS
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, NODES, TRACE_PATH_TYPES
@@ -135,6 +136,9 @@ _BY_LOOKUP = (
     "SELECT n.id, n.props FROM lookups l JOIN nodes n ON n.label = l.label AND n.id = l.id "
     "WHERE l.field = '{field}' AND l.label = '{label}' AND l.value IN ({{marks}})"
 )
+_UNREAD_BY_REACH = (*JSON_FIELDS, *TEXT_FIELDS, "digest")
+"""What `activity` and `timeline` never read of a node, and a long answer would hold by the thousand: a
+call's request and response details (up to 16 kB each) and its digest."""
 _NODES = "SELECT id, props FROM nodes WHERE label = '{label}' AND id IN ({{marks}})"
 _REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
 _PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
@@ -620,8 +624,11 @@ class EmbeddedStore:
         ).fetchone()
         if row is None:
             g.add_node(key)  # an edge names it, no record did: the whole graph has it bare too
-        else:
-            g.add_node(key, label=label, id=node_id, **orjson.loads(row[0]))
+            return
+        props = orjson.loads(row[0])
+        for name in g.graph.get("without", ()):
+            props.pop(name, None)
+        g.add_node(key, label=label, id=node_id, **props)
 
     def _add_in_edges(self, g: nx.MultiDiGraph, key: str) -> None:
         """A node's incoming edges, in the order the whole graph holds them. Only the first trace-path
@@ -889,7 +896,7 @@ class EmbeddedStore:
         whole graph holds it), and the paths back from the calls reached. It grows with the answer."""
         from trailgraph.twins import _starts
 
-        g = nx.MultiDiGraph()
+        g = nx.MultiDiGraph(without=_UNREAD_BY_REACH)
         self._add_starts(g, principal)
         frontier = sorted(set(_starts(g, principal)) | set(_starts(g, principal, users_first=False)))
         reached = set(frontier)
