@@ -9,8 +9,9 @@
 // param account: only roles in this account; null for every account (example: 776613361644)
 // param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
 //          it out (scripts, and the CLI, which reads the other columns) (example: true)
-// reads: every role and its sessions, each session's calls and the attribution it keeps (BEHIND and
-//          its properties), and one hop back: the call that issued it and that caller's role.
+// reads: every role and its sessions with the calls and attribution each keeps (callCount, firstCall,
+//          lastCall; BEHIND and its properties), each session's calls only in a time window, and one
+//          hop back: the call that issued it and that caller's role.
 // returns: one row per (role, the role whose session issued it or null, origin, first gap): the role
 //          (ARN, name, account), fromRole, the origin (id, label, type, display name, complete), the
 //          account whose logs are missing and why (incomplete ones), counts of sessions, console
@@ -24,11 +25,15 @@
 MATCH (s:Session)-[:SESSION_OF]->(role:Role)
 WHERE $account IS NULL OR role.account = $account
 CALL (s) {
-  OPTIONAL MATCH (s)-[:PERFORMED]->(c:APICall)
-    WHERE ($since IS NULL OR c.eventTime >= $since) AND ($until IS NULL OR c.eventTime <= $until)
-  RETURN count(c) AS calls, min(c.eventTime) AS firstCall, max(c.eventTime) AS lastCall
+  WITH s WHERE $since IS NOT NULL OR $until IS NOT NULL
+  MATCH (s)-[:PERFORMED]->(c:APICall)
+  WHERE ($since IS NULL OR c.eventTime >= $since) AND ($until IS NULL OR c.eventTime <= $until)
+  RETURN count(c) AS inWindow, min(c.eventTime) AS firstIn, max(c.eventTime) AS lastIn
 }
-WITH role, s, calls, firstCall, lastCall
+WITH role, s, $since IS NULL AND $until IS NULL AS kept, inWindow, firstIn, lastIn
+WITH role, s, CASE WHEN kept THEN s.callCount ELSE inWindow END AS calls,
+     CASE WHEN kept THEN CASE WHEN s.firstCall <> '' THEN s.firstCall END ELSE firstIn END AS firstCall,
+     CASE WHEN kept THEN CASE WHEN s.lastCall <> '' THEN s.lastCall END ELSE lastIn END AS lastCall
 WHERE calls > 0
    OR (($since IS NULL OR s.creationDate >= $since) AND ($until IS NULL OR s.creationDate <= $until))
 CALL (s) {

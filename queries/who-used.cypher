@@ -10,7 +10,8 @@
 // param draw: true or null to return the path column p for Neo4j Browser to draw; false to leave
 //          it out (scripts, and the CLI, which reads the nodes and rels columns) (example: true)
 // returns: one row per session of the role: the session (id, ARN, name, key, creation, link status),
-//          its calls in the window (count, first, last), its origin (id, label, type, complete),
+//          its calls in the window (count, first, last: kept on the session when there is no
+//          window, so only a window reads them), its origin (id, label, type, complete),
 //          the hops from origin to session (via), and that path as compact node and edge maps.
 // example: :param roleArn => 'arn:aws:iam::776613361644:role/assume-admin-role-example'
 //          :param since => null
@@ -19,9 +20,16 @@
 MATCH (role:Role)
 WHERE role.id = $roleArn OR role.name = $roleArn
 MATCH (s:Session)-[:SESSION_OF]->(role)
-OPTIONAL MATCH (s)-[:PERFORMED]->(c:APICall)
+CALL (s) {
+  WITH s WHERE $since IS NOT NULL OR $until IS NOT NULL
+  MATCH (s)-[:PERFORMED]->(c:APICall)
   WHERE ($since IS NULL OR c.eventTime >= $since) AND ($until IS NULL OR c.eventTime <= $until)
-WITH role, s, count(c) AS calls, min(c.eventTime) AS firstCall, max(c.eventTime) AS lastCall
+  RETURN count(c) AS inWindow, min(c.eventTime) AS firstIn, max(c.eventTime) AS lastIn
+}
+WITH role, s, $since IS NULL AND $until IS NULL AS kept, inWindow, firstIn, lastIn
+WITH role, s, CASE WHEN kept THEN s.callCount ELSE inWindow END AS calls,
+     CASE WHEN kept THEN CASE WHEN s.firstCall <> '' THEN s.firstCall END ELSE firstIn END AS firstCall,
+     CASE WHEN kept THEN CASE WHEN s.lastCall <> '' THEN s.lastCall END ELSE lastIn END AS lastCall
 WHERE calls > 0
    OR (($since IS NULL OR s.creationDate >= $since) AND ($until IS NULL OR s.creationDate <= $until))
 MATCH q = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(s)

@@ -1,5 +1,6 @@
-"""Kept attribution always equals a fresh walk back: after shuffled loads in small transactions,
-duplicate deliveries, a load cut short and run again, on both backends."""
+"""Kept attribution always equals a fresh walk back, and every session's kept calls a fresh count of
+its PERFORMED edges: after shuffled loads in small transactions, duplicate deliveries, a load cut short
+and run again, on both backends."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.conftest import CORPORA
 from tests.test_evidence_rules import _through_missing_middle
+from trailgraph.attribution import CALLS, kept_calls
 from trailgraph.load import load_blobs
 from trailgraph.simulate import SimConfig, simulate
 from trailgraph.sources.blob import Blob
@@ -61,7 +63,11 @@ def _fresh_embedded(store: EmbeddedStore) -> dict[str, dict[str, Any]]:
     for key, data in g.nodes(data=True):
         if data["label"] == "Session":
             keys, _rels = walk_back(g, key)
-            fresh[data["id"]] = attribution([dict(g.nodes[k]) for k in keys])
+            calls = [c for _s, c, t in g.out_edges(key, keys=True) if t == "PERFORMED"]
+            fresh[data["id"]] = {
+                **attribution([dict(g.nodes[k]) for k in keys]),
+                **kept_calls(g.nodes[c]["eventTime"] for c in calls if g.nodes[c].get("label") == "APICall"),
+            }
     return fresh
 
 
@@ -79,14 +85,15 @@ def _kept_embedded(store: EmbeddedStore) -> tuple[dict[str, dict[str, Any]], set
 _FRESH = (
     "MATCH (s:Session) MATCH p = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(s) "
     "WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) } "
-    "RETURN s.id AS id, properties(s) AS kept, [n IN nodes(p) | n {.*, label: labels(n)[0]}] AS nodes"
+    "RETURN s.id AS id, properties(s) AS kept, [n IN nodes(p) | n {.*, label: labels(n)[0]}] AS nodes, "
+    "[(s)-[:PERFORMED]->(c:APICall) | c.eventTime] AS times"
 )
 
 
 def _neo4j(store: Neo4jStore) -> tuple[dict[str, Any], dict[str, Any], set[tuple[str, str, str]]]:
     fresh, kept = {}, {}
     for row in store.cypher(_FRESH, {}):
-        fresh[row["id"]] = attribution(row["nodes"])
+        fresh[row["id"]] = {**attribution(row["nodes"]), **kept_calls(row["times"])}
         kept[row["id"]] = row["kept"]
     behind = {
         (r["label"], r["origin"], r["session"])
@@ -103,8 +110,11 @@ def _assert_kept(
 ) -> None:
     assert fresh and set(fresh) == set(kept)
     for sid, want in fresh.items():
-        got = {k: kept[sid].get(k) for k in ATTRIBUTION}
-        assert got == {k: "" if want[k] is None else want[k] for k in ATTRIBUTION}, sid
+        got = {k: kept[sid].get(k) for k in (*ATTRIBUTION, *CALLS)}
+        assert got == {k: "" if want[k] is None else want[k] for k in (*ATTRIBUTION, *CALLS)}, sid
+    assert any(w["callCount"] > 1 for w in fresh.values()) and any(
+        w["callCount"] == 0 for w in fresh.values()
+    )
     expected = {(w["originLabel"], w["originId"], sid) for sid, w in fresh.items() if w["originId"] != sid}
     assert behind == expected
 
@@ -121,15 +131,16 @@ def test_kept_attribution_equals_a_fresh_walk_embedded(
     assert complete and any(k["depth"] >= 2 for k in complete)  # chains are kept, not only single hops
 
 
-def test_a_store_written_before_kept_attribution_gets_it_when_opened(
+def test_a_store_written_before_kept_attribution_and_calls_gets_them_when_opened(
     records: list[Record], tmp_path: Path
 ) -> None:
     path = tmp_path / "earlier.db"
     store = EmbeddedStore(path)
     load_blobs(store, [Blob("all.json", orjson.dumps({"Records": records}))])
-    removed = ", ".join(f"'$.{k}'" for k in ATTRIBUTION)
+    removed = ", ".join(f"'$.{k}'" for k in (*ATTRIBUTION, *CALLS))
     store.db.execute(f"UPDATE nodes SET props = json_remove(props, {removed}) WHERE label = 'Session'")
     store.db.execute("DELETE FROM edges WHERE type = 'BEHIND'")
+    store.db.execute("PRAGMA user_version = 2")  # before sessions kept their calls
     assert not _kept_embedded(store)[1]  # no BEHIND edges left
     store.close()
     reopened = EmbeddedStore(path)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -250,7 +251,7 @@ def test_json_answers_are_written_a_row_at_a_time_and_read_back_whole() -> None:
     they are the rows, strings with newlines and quotes included, and the array is indented as before."""
     import orjson
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"id": "a", "text": 'two\nlines "quoted"', "nodes": [{"k": 1}, {"k": None}], "empty": []},
         {"id": "b", "when": datetime(2020, 9, 17, tzinfo=UTC), "nested": {"x": ["y\n"]}},
     ]

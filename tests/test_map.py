@@ -163,7 +163,7 @@ def test_map_rows_keep_the_newest_forty_examples_of_a_row_as_its_sessions_arrive
          "creationDate": None if i % 50 == 7 else f"2020-09-17T10:{i // 20:02d}:00Z"}
         for i in range(500)
     ]  # fmt: skip
-    members = [(role, sd, [f"2020-09-17T11:00:{n:02d}Z" for n in range(i % 3)], "e1", None, ["alice"])
+    members = [(role, sd, (i % 3, "2020-09-17T11:00:00Z" if i % 3 else None, None), "e1", None, ["alice"])
                for i, sd in enumerate(sessions)]  # fmt: skip
     random.Random(5).shuffle(members)
     (row,) = map_rows(members, {"since": None, "until": None})

@@ -10,12 +10,36 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trailgraph.facts import GraphBatch
+from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props
 from trailgraph.link import LinkFacts, copy_groups
 from trailgraph.trace import ATTRIBUTION, attribution
 
 MAX_DEPTH = 40
 """As far as the trace walks back; also how many levels of issued sessions one link re-decides."""
+
+
+CALLS = ("callCount", "firstCall", "lastCall")
+"""What each Session also keeps of its calls (PERFORMED edges): how many, the first and last eventTime
+("" with none). `map` reads them instead of every call when it has no time window."""
+
+
+def kept_calls(times: Iterable[Any]) -> Props:
+    """A session's kept call summary from its calls' eventTimes (recounted, never incremented, so that
+    a re-delivered record or a re-decided PERFORMED edge cannot skew it)."""
+    count, present = 0, []
+    for t in times:
+        count += 1
+        if t is not None:
+            present.append(t)
+    return {"callCount": count, "firstCall": min(present, default=""), "lastCall": max(present, default="")}
+
+
+def to_count(nodes: Iterable[NodeRef], edges: Iterable[EdgeKey]) -> set[str]:
+    """The sessions whose kept calls a write may change: those it writes (a new one counts none yet),
+    and those among its edges' sources that PERFORMED a call."""
+    return {i for label, i in nodes if label == "Session"} | {
+        src[1] for t, src, _dst in edges if t == "PERFORMED" and src[0] == "Session"
+    }
 
 
 def attribution_slots(facts: LinkFacts, slots: set[str], shared: set[str]) -> set[str]:

@@ -64,7 +64,10 @@ NODES: tuple[NodeSpec, ...] = (
         "Key: session ARN|creationDate|accessKeyId, so the issuing event and every later use name the "
         "same node without needing each other; for console credentials (a sign-in, SwitchRole, or calls "
         "the record marks as console) the key part is `console`: one node per sign-in, with every key "
-        "the console minted for it as an AccessKey (KEY_OF). `link` says how its issuer was decided.",
+        "the console minted for it as an AccessKey (KEY_OF). `link` says how its issuer was decided. It "
+        "keeps its attribution (`originLabel`, `originId`, `originType`, `complete`, `depth`, `gapAccount`, "
+        "`gapReason`: what a trace of its calls reaches) and its calls (`callCount`, `firstCall`, "
+        "`lastCall`), both kept right in the transaction that changes them.",
         "arn:aws:sts::776613361644:assumed-role/assume-admin-role-example/bob@example.com"
         "|2020-09-17T19:04:10Z|console",
         ("slot", "arn", "accessKeyId"),

@@ -13,7 +13,8 @@ For trails one process cannot load (years of an organisation's CloudTrail): the 
    have been alive when the copy was made (`vouching.alive_hours`).
 5. Kept attribution (`attribution.kept_attribution`) of every session from its path back, on the
    driver, over the session-level graph: the sessions, the calls that issued them (and the copies and
-   callers behind those), never the other calls. Driver memory grows with sessions, not events.
+   callers behind those), never the other calls. Driver memory grows with sessions, not events. Each
+   session's kept calls (`attribution.kept_calls`) from its PERFORMED edges joined with their calls.
 6. Partitioned CSV in bulk.py's format, plus the empty lists `python -m trailgraph.bulk finish` sets.
 
 The imported graph is the one a transactional `trailgraph load` of the same files builds: every node,
@@ -42,7 +43,7 @@ from typing import Any
 
 import orjson
 
-from trailgraph.attribution import MAX_DEPTH, kept_attribution
+from trailgraph.attribution import MAX_DEPTH, kept_attribution, kept_calls
 from trailgraph.bulk import _DELIMITERS, EMPTY_LISTS_PARTS, _cell, _kind, _safe, csv_line
 from trailgraph.facts import GraphBatch, Props
 from trailgraph.link import LinkFacts, link
@@ -370,12 +371,15 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     copies.unpersist()
     clock.lap("link")
 
-    # 5. kept attribution of every session, on the driver, over the session-level graph
+    # 5. kept attribution of every session, on the driver, over the session-level graph; kept calls
     attributed = _attribute(sc, graph, n, clock)
     kept = sc.broadcast({k: props for k, (_r, props) in attributed if not is_edge(k)})
     behind = [(k, props) for k, (_r, props) in attributed if is_edge(k)]  # only attribution writes BEHIND
+    calls = sc.broadcast(dict(_kept_calls(graph, n).collect()))
     final = (
-        graph.map(lambda kv: (kv[0], {**kv[1][1], **kept.value.get(kv[0], {})}))
+        graph.map(
+            lambda kv: (kv[0], {**kv[1][1], **kept.value.get(kv[0], {}), **_calls_of(kv[0], calls.value)})
+        )
         .union(sc.parallelize(behind, n))
         .persist()
     )
@@ -387,7 +391,31 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
     final.unpersist()
     graph.unpersist()
     kept.destroy()
+    calls.destroy()
     return result
+
+
+def _kept_calls(graph: Any, n: int) -> Any:
+    """(session key, `kept_calls` of its calls) for every session that PERFORMED a call."""
+    times = graph.filter(lambda kv: kv[0][0] == "APICall" and not is_edge(kv[0])).map(
+        lambda kv: (kv[0][1], kv[1][1].get("eventTime"))
+    )
+    made = graph.filter(lambda kv: kv[0][0] == "PERFORMED" and kv[0][1][0] == "Session").map(
+        lambda kv: (kv[0][2][1], kv[0][1][1])
+    )
+    return (
+        made.join(times, n)
+        .map(lambda kv: kv[1])
+        .groupByKey(n)
+        .map(lambda kv: (("Session", kv[0]), kept_calls(kv[1])))
+    )
+
+
+def _calls_of(key: Key, summaries: dict[Key, Props]) -> Props:
+    """A session's kept calls (none made is a count of 0); nothing for any other node or edge."""
+    if key[0] != "Session" or is_edge(key):
+        return {}
+    return summaries.get(key) or kept_calls(())
 
 
 def _vouching(copies: Any, calls: Any, n: int) -> Any:

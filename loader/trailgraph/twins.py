@@ -357,15 +357,14 @@ def who_used(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
             if etype != "SESSION_OF" or _label(g, s) != "Session":
                 continue
             sd = g.nodes[s]
-            times = [
+            times = (
                 g.nodes[c].get("eventTime")
                 for _s, c, t in g.out_edges(s, keys=True)
                 if t == "PERFORMED" and _label(g, c) == "APICall"
-            ]
-            times = [t for t in times if in_window(t, params)]
-            if not times and not in_window(sd.get("creationDate"), params):
+            )
+            calls, first_call, last_call = call_span(sd, times, params)
+            if not (isinstance(calls, int) and calls > 0) and not in_window(sd.get("creationDate"), params):
                 continue
-            present = [t for t in times if t is not None]
             for keys, rels in origin_paths(g, s):
                 rows.append(
                     {
@@ -379,9 +378,9 @@ def who_used(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
                         "link": sd.get("link"),
                         "sourceIdentity": sd.get("sourceIdentity"),
                         "onBehalfOfUserId": sd.get("onBehalfOfUserId"),
-                        "calls": len(times),
-                        "firstCall": min(present) if present else None,
-                        "lastCall": max(present) if present else None,
+                        "calls": calls,
+                        "firstCall": first_call,
+                        "lastCall": last_call,
                         **_origin_columns(g, keys[0]),
                         "via": [_first(r.get("via"), r["type"]) for r in rels if r["type"] != "PERFORMED"],
                         "nodes": [step_map(g, k) for k in keys],
@@ -861,10 +860,26 @@ def _kept(value: Any) -> Any:
     return value if isinstance(value, str) and value != "" else None
 
 
-MapMember = tuple[dict[str, Any], dict[str, Any], list[Any], Any, Any, list[Any]]
-"""A role session as `map` reads it: (the role's properties, the session's, its calls' eventTimes, the
+CallSpan = tuple[Any, Any, Any]
+"""A session's calls in the window: how many, the first and the last eventTime."""
+MapMember = tuple[dict[str, Any], dict[str, Any], CallSpan, Any, Any, list[Any]]
+"""A role session as `map` reads it: (the role's properties, the session's, its `call_span`, the
 issuing call's eventId, the role whose session made that call, the names of the origins its BEHIND
 edges come from, or [None])."""
+
+
+def windowless(params: dict[str, Any]) -> bool:
+    return params.get("since") is None and params.get("until") is None
+
+
+def call_span(sd: dict[str, Any], times: Iterable[Any], params: dict[str, Any]) -> CallSpan:
+    """map.cypher's calls, firstCall and lastCall: the session's kept calls (`attribution.kept_calls`)
+    when there is no window (`times` is then not read), else its calls' eventTimes in the window."""
+    if windowless(params):
+        return sd.get("callCount"), _kept(sd.get("firstCall")), _kept(sd.get("lastCall"))
+    inside = [t for t in times if in_window(t, params)]
+    present = [t for t in inside if t is not None]
+    return len(inside), _min(present), _max(present)
 
 
 def map_members(g: nx.MultiDiGraph, params: dict[str, Any]) -> Iterator[MapMember]:
@@ -876,13 +891,13 @@ def map_members(g: nx.MultiDiGraph, params: dict[str, Any]) -> Iterator[MapMembe
         for s, keyed in g._pred[role].items():
             if "SESSION_OF" not in keyed or _label(g, s) != "Session":
                 continue
-            times = [
+            times = (
                 g.nodes[c].get("eventTime")
                 for c, k in g._succ[s].items()
                 if "PERFORMED" in k and _label(g, c) == "APICall"
-            ]
+            )
             origins = [display_name(g.nodes[o]) for o, k in g._pred[s].items() if "BEHIND" in k]
-            yield d, g.nodes[s], times, *_issuing(g, s), origins or [None]
+            yield d, g.nodes[s], call_span(g.nodes[s], times, params), *_issuing(g, s), origins or [None]
 
 
 def org_map(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
@@ -906,7 +921,7 @@ class _MapGroup:
         self.sessions += 1
         self.console += sd.get("console") is True
         self.mfa += sd.get("mfa") is True
-        self.calls += member["calls"]
+        self.calls += member["calls"] or 0  # sum() skips null
         self.max_depth = _max([self.max_depth, sd.get("depth")])
         self.first = _min([self.first, member["created"]])
         self.last = _max([self.last, member["created"]])
@@ -932,14 +947,12 @@ class _MapGroup:
 def map_rows(members: Iterable[MapMember], params: dict[str, Any]) -> list[Row]:
     """map.cypher's grouping, whoever read the members; its memory grows with the rows, not the sessions."""
     groups: dict[tuple[Any, ...], _MapGroup] = {}
-    for d, sd, all_times, issued_by, from_role, origins in members:
-        times = [t for t in all_times if in_window(t, params)]
-        if not times and not in_window(sd.get("creationDate"), params):
+    for d, sd, (calls, first_call, last_call), issued_by, from_role, origins in members:
+        if not (isinstance(calls, int) and calls > 0) and not in_window(sd.get("creationDate"), params):
             continue
-        present = [t for t in times if t is not None]
         member = {
-            "id": sd["id"], "arn": sd.get("arn"), "created": sd.get("creationDate"), "calls": len(times),
-            "firstCall": _min(present), "lastCall": _max(present), "console": sd.get("console") is True,
+            "id": sd["id"], "arn": sd.get("arn"), "created": sd.get("creationDate"), "calls": calls,
+            "firstCall": first_call, "lastCall": last_call, "console": sd.get("console") is True,
             "mfa": sd.get("mfa") is True, "depth": sd.get("depth"), "issuedBy": issued_by,
         }  # fmt: skip
         origin_id, gap, why = sd.get("originId"), _kept(sd.get("gapAccount")), _kept(sd.get("gapReason"))

@@ -36,10 +36,6 @@ class GraphStore(Protocol):
 
     def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts: ...
 
-    def replace_derived(self, groups: set[str], batch: GraphBatch) -> None:
-        """Drop derived edges of these linker groups, then merge the new decision."""
-        ...
-
     def run(self, query: str, params: dict[str, Any]) -> list[Row]:
         """Run a canned query by name."""
         ...

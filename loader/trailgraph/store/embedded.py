@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import orjson
 
-from trailgraph.attribution import MAX_DEPTH, attribute_levels, attribution_slots
+from trailgraph.attribution import MAX_DEPTH, attribute_levels, attribution_slots, kept_calls, to_count
 from trailgraph.details import JSON_FIELDS, TEXT_FIELDS
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
@@ -223,6 +223,8 @@ characters). `actorSlot` only matters to the linker on console SwitchRole calls:
 _ADD_LOOKUP = "INSERT OR IGNORE INTO lookups (field, value, label, id) VALUES (?, ?, ?, ?)"
 _HOUR_LOOKUPS = 2
 """`PRAGMA user_version` from which the store has callerHour and issuedHour lookups (vouching.py)."""
+_KEPT_CALLS = 3
+"""`PRAGMA user_version` from which every session keeps its calls (`attribution.kept_calls`)."""
 
 
 def _dumps(props: dict[str, Any]) -> str:
@@ -276,6 +278,7 @@ class EmbeddedStore:
         """APICall ids `digests` did not find, for the next write (which then forgets them)."""
         self._version: int | None = None
         self._attribute_unattributed()
+        self._count_uncounted_calls()
 
     def _open_schema(self) -> None:
         tables = dict(self.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
@@ -287,7 +290,7 @@ class EmbeddedStore:
         for statement in (_KEY_OF_INDEX, *searched_indexes()):
             self.db.execute(statement)
         if "nodes" not in tables:
-            self.db.execute(f"PRAGMA user_version = {_HOUR_LOOKUPS}")
+            self.db.execute(f"PRAGMA user_version = {_KEPT_CALLS}")
             return
         if "PRIMARY KEY (dst_label" not in (tables.get("edges") or ""):
             self._legacy = True
@@ -317,6 +320,20 @@ class EmbeddedStore:
             )
         for i in range(0, len(slots), _ATTRIBUTE_CHUNK):
             self._tx(self._attribute, set(slots[i : i + _ATTRIBUTE_CHUNK]))
+
+    def _count_uncounted_calls(self) -> None:
+        """Stores written before sessions kept their calls get them now, once (`map` reads them)."""
+        try:
+            if self.db.execute("PRAGMA user_version").fetchone()[0] >= _KEPT_CALLS:
+                return
+            ids = [i for (i,) in self.db.execute("SELECT id FROM nodes WHERE label = 'Session'")]
+            if ids:
+                _log.warning("%s: keeping the calls of %d sessions (once)", self.path, len(ids))
+            for i in range(0, len(ids), _ATTRIBUTE_CHUNK * 10):
+                self._tx(self._keep_calls, set(ids[i : i + _ATTRIBUTE_CHUNK * 10]))
+            self.db.execute(f"PRAGMA user_version = {_KEPT_CALLS}")
+        except sqlite3.Error as exc:
+            raise StoreError(self._explain(exc)) from exc
 
     def _add_hour_lookups(self) -> None:
         """Stores written before principal groups were hourly get the hour lookups of their calls."""
@@ -458,10 +475,10 @@ class EmbeddedStore:
         if rows:
             self.db.executemany(_MERGE_EDGE, rows)
 
-    def _replace(self, groups: set[str], batch: GraphBatch) -> None:
+    def _replace(self, groups: set[str], batch: GraphBatch) -> set[str]:
         """Drop the derived edges of these groups and merge the new decision, touching only the rows that
         differ: an edge decided again as it was is left alone (deleting and re-inserting it gives the
-        same row)."""
+        same row). Returns the sessions whose PERFORMED edges it may have changed."""
         old: dict[EdgeKey, tuple[str | None, str]] = {}
         for chunk in _chunks(sorted(groups)):
             marks = ",".join("?" * len(chunk))
@@ -487,6 +504,28 @@ class EmbeddedStore:
         if rewrites:
             self.db.executemany(_UPDATE_EDGE, rewrites)
         self._merge_edges(merges)
+        return to_count((), [*old, *batch.edges])
+
+    def _keep_calls(self, sessions: set[str]) -> None:
+        """Recount the kept call summary (`kept_calls`) of these sessions, those that have a node."""
+        for chunk in _chunks(sorted(sessions)):
+            marks = ",".join("?" * len(chunk))
+            times: dict[str, list[Any]] = {
+                i: []
+                for (i,) in self.db.execute(
+                    f"SELECT id FROM nodes WHERE label = 'Session' AND id IN ({marks})", chunk
+                )
+            }
+            for src, t in self.db.execute(
+                "SELECT e.src, json_extract(n.props, '$.eventTime') FROM edges e "
+                "JOIN nodes n ON n.label = e.dst_label AND n.id = e.dst "
+                f"WHERE e.src_label = 'Session' AND e.src IN ({marks}) AND e.type = 'PERFORMED' "
+                "AND e.dst_label = 'APICall'",
+                chunk,
+            ):
+                if src in times:
+                    times[src].append(t)
+            self._merge_nodes({("Session", i): kept_calls(ts) for i, ts in times.items()})
 
     def _ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
         dirty = _Dirty()
@@ -497,12 +536,14 @@ class EmbeddedStore:
             # re-decide every group the batch touches, as it did.
             dirty.slots |= slots
             dirty.shared |= shared
+        counted = to_count(batch.nodes, batch.edges)
         if dirty.slots or dirty.shared:
             facts = self.link_facts(dirty.slots, dirty.shared)
-            self._replace(
+            counted |= self._replace(
                 decided_groups(facts, dirty.slots, dirty.shared), link(facts, dirty.slots, dirty.shared)
             )
             self._attribute(attribution_slots(facts, dirty.slots, dirty.shared))
+        self._keep_calls(counted)
         return new
 
     def _attribute(self, slots: set[str]) -> None:
@@ -589,9 +630,6 @@ class EmbeddedStore:
             calls[call["id"]] = call
         sessions = self._select(sql.format(field="slot", label="Session"), sorted(slots))
         return LinkFacts(calls=list(calls.values()), sessions=sessions)
-
-    def replace_derived(self, groups: set[str], batch: GraphBatch) -> None:
-        self._tx(self._replace, groups, batch)
 
     # ---- reading ----------------------------------------------------------------------------------
 
@@ -761,16 +799,18 @@ class EmbeddedStore:
             self._add_in_edges(g, node)
             stack.extend(src for src, _t, _d in _path_in(g, node))
 
-    def role_graph(self, role: str) -> nx.MultiDiGraph:
+    def role_graph(self, role: str, calls: bool) -> nx.MultiDiGraph:
         """The part of the graph `who-used` reads: the roles of that ARN or name, their sessions, each
-        session's calls and its paths back (the roles are few; the rest is read off the edge indexes)."""
+        session's paths back, and (for a time window; else each keeps its count) its calls. The roles
+        are few; the rest is read off the edge indexes."""
         g = self._role_sessions(
             f"SELECT id, props FROM nodes WHERE label = 'Role' AND (id = ? OR {_json_prop('name')} = ?)",
             (role, role),
         )
         sessions = sorted(k for k in g.nodes if k.startswith("Session:"))
         for session in sessions:
-            self._add_out_edges(g, session, "PERFORMED")
+            if calls:
+                self._add_out_edges(g, session, "PERFORMED")
             self._add_paths_back(g, session)
         return g
 
@@ -789,9 +829,12 @@ class EmbeddedStore:
 
     def map_members(self, params: dict[str, Any]) -> Iterator[MapMember]:
         """What `map` groups (twins' `map_members`), read without a graph: each role (of the account),
-        its sessions a few hundred at a time, their calls' times, the origins they keep (BEHIND), and
-        the call that issued each with the role of the session that made it (or its cross-account
-        copy). Memory stays with one chunk; the time grows with the sessions and their calls."""
+        its sessions a few hundred at a time with the calls they keep (or, given a window, their calls'
+        times), the origins they keep (BEHIND), and the call that issued each with the role of the
+        session that made it (or its cross-account copy). Memory stays with one chunk; the time grows
+        with the sessions (and, in a window, their calls)."""
+        from trailgraph.twins import call_span, windowless
+
         sql = "SELECT id, props FROM nodes WHERE label = 'Role'"
         account = params.get("account")
         args: tuple[Any, ...] = ()
@@ -806,7 +849,11 @@ class EmbeddedStore:
             for chunk in _chunks(sorted({s for s, *_ in sessions})):
                 ids = [k.partition(":")[2] for k in chunk]
                 props = self._select(_NODES.format(label="Session"), ids)
-                calls = self._ends(chunk, "PERFORMED", False, "APICall", ("eventTime",))
+                calls = (
+                    {}
+                    if windowless(params)
+                    else self._ends(chunk, "PERFORMED", False, "APICall", ("eventTime",))
+                )
                 behind = self._ends(chunk, "BEHIND", True)
                 issued = self._ends(chunk, "ISSUED", True, "APICall", ("eventId",))
                 made = [c for rows in issued.values() for c, _e in rows]
@@ -825,12 +872,12 @@ class EmbeddedStore:
                         for made_by in [call, *(c for (c,) in copies.get(call, []))]:
                             for (prev,) in makers.get(made_by, []):
                                 from_roles += [r.partition(":")[2] for (r,) in of.get(prev, [])]
-                    times = [t for _c, t in calls.get(key, [])]
+                    span = call_span(sd, (t for _c, t in calls.get(key, [])), params)
                     origins = [names[o] for (o,) in behind.get(key, [])] or [None]
                     issued_by, from_role = (
                         min((v for v in vs if v is not None), default=None) for vs in (event_ids, from_roles)
                     )
-                    yield role, {"label": "Session", **sd}, times, issued_by, from_role, origins
+                    yield role, {"label": "Session", **sd}, span, issued_by, from_role, origins
 
     def _display(self, key: str) -> Any:
         """A principal's name in rows (twins' `display_name`), read off its node."""
@@ -1122,6 +1169,8 @@ class EmbeddedStore:
 
     def _part(self, query: str, params: dict[str, Any]) -> nx.MultiDiGraph:
         """The part of the graph a query's answer needs, read off the indexes (never the whole store)."""
+        from trailgraph.twins import windowless
+
         text = {k: v for k, v in params.items() if isinstance(v, str)}
         if query == "find":
             return self.find_graph(params)
@@ -1130,7 +1179,7 @@ class EmbeddedStore:
         if query == "key" and "accessKeyId" in text:
             return self.key_graph(text["accessKeyId"])
         if query == "who-used" and "roleArn" in text:
-            return self.role_graph(text["roleArn"])
+            return self.role_graph(text["roleArn"], not windowless(params))
         if query in ("activity", "timeline") and "principal" in text:
             return self.reach_graph(text["principal"])
         if query == "trace" and "eventId" in text:

@@ -10,7 +10,7 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable
 
-from trailgraph.attribution import attribute_levels, attribution_slots
+from trailgraph.attribution import attribute_levels, attribution_slots, to_count
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGES, KEY, NODES, TRACE_PATH_TYPES
@@ -54,6 +54,21 @@ def _edge_rows(edges: dict[EdgeKey, Props]) -> dict[tuple[str, str, str], list[d
     for (t, (sl, s), (dl, d)), props in edges.items():
         rows[(t, sl, dl)].append({"s": s, "d": d, "props": props})
     return rows
+
+
+_KEEP_CALLS = """
+UNWIND $ids AS id
+MATCH (s:Session {id: id})
+OPTIONAL MATCH (s)-[:PERFORMED]->(c:APICall)
+WITH s, count(c) AS n, min(c.eventTime) AS first, max(c.eventTime) AS last
+SET s.callCount = n, s.firstCall = coalesce(first, ''), s.lastCall = coalesce(last, '')
+"""
+"""`attribution.kept_calls`, recounted in the transaction that changed the sessions' PERFORMED edges."""
+
+
+def _keep_calls(tx: neo4j.ManagedTransaction, sessions: set[str]) -> None:
+    for chunk in _chunks(sorted(sessions)):
+        tx.run(_KEEP_CALLS, ids=chunk).consume()
 
 
 def _chunks(rows: list[Any], size: int = 10_000) -> list[list[Any]]:
@@ -184,13 +199,10 @@ class Neo4jStore:
                     rows=chunk,
                 ).consume()
 
-    def _write_tx(
-        self, tx: neo4j.ManagedTransaction, batch: GraphBatch, pre: list[tuple[str, dict[str, Any]]]
-    ) -> int:
-        for query, params in pre:
-            tx.run(query, params).consume()
+    def _write_tx(self, tx: neo4j.ManagedTransaction, batch: GraphBatch) -> int:
         created = self._write_nodes(tx, batch.nodes)
         self._write_edges(tx, batch.edges)
+        _keep_calls(tx, to_count(batch.nodes, batch.edges))
         return created
 
     def _ingest_tx(
@@ -204,14 +216,16 @@ class Neo4jStore:
         created = self._write_nodes(tx, nodes)
         self._write_edges(tx, edges)
         if not slots and not shared:
+            _keep_calls(tx, to_count(nodes, edges))
             return created, {}
         facts = self._link_facts(tx, slots, shared)
         decided = link(facts, slots, shared)
         groups = sorted(decided_groups(facts, slots, shared))
         decided_nodes = self._unknown_nodes(decided.nodes)
-        self._replace_tx(tx, groups, decided.edges)
+        replaced = self._replace_tx(tx, groups, decided.edges)
         self._write_nodes(tx, decided_nodes)
         self._attribute_tx(tx, attribution_slots(facts, slots, shared))
+        _keep_calls(tx, to_count(nodes, edges) | replaced)
         return created, decided_nodes
 
     def _attribute_tx(self, tx: neo4j.ManagedTransaction, slots: set[str]) -> None:
@@ -239,9 +253,10 @@ class Neo4jStore:
 
     def _replace_tx(
         self, tx: neo4j.ManagedTransaction, groups: list[str], edges: dict[EdgeKey, Props]
-    ) -> None:
+    ) -> set[str]:
         """Drop the derived edges of these groups and merge the new decision, touching only what differs:
-        an edge decided again as it was stays (deleting and re-creating it gives the same edge)."""
+        an edge decided again as it was stays (deleting and re-creating it gives the same edge). Returns
+        the sessions whose PERFORMED edges it may have changed."""
         old: dict[EdgeKey, list[tuple[str, Props]]] = defaultdict(list)
         for t in _REPLACED:
             for chunk in _chunks(groups):
@@ -277,6 +292,7 @@ class Neo4jStore:
                 rows=chunk,
             ).consume()
         self._write_edges(tx, merge)
+        return to_count((), [*old, *edges])
 
     def _unknown_nodes(self, nodes: dict[NodeRef, Props]) -> dict[NodeRef, Props]:
         """The nodes whose props would change what this store object last wrote for them."""
@@ -295,11 +311,11 @@ class Neo4jStore:
                 seen = known.get(ref)
                 known[ref] = {**seen, **props} if seen else dict(props)
 
-    def _execute(self, batch: GraphBatch, pre: list[tuple[str, dict[str, Any]]]) -> int:
+    def write(self, batch: GraphBatch) -> int:
         self.ensure_schema()
         try:
             with self._session() as session:
-                return int(session.execute_write(self._write_tx, batch, pre))
+                return int(session.execute_write(self._write_tx, batch))
         except (ServiceUnavailable, OSError) as exc:
             raise self._lost(exc) from exc
         except Neo4jError as exc:
@@ -311,9 +327,6 @@ class Neo4jStore:
         return StoreError(
             f"lost Neo4j at {self.uri} during the write: {exc}; re-run the same load to complete the graph"
         )
-
-    def write(self, batch: GraphBatch) -> int:
-        return self._execute(batch, [])
 
     def ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
         """One transaction: merge what this store object has not already written (unchanged nodes and
@@ -383,11 +396,6 @@ class Neo4jStore:
         self.ensure_schema()
         with self._session(read_only=True) as session:
             return session.execute_read(self._link_facts, slots, shared)
-
-    def replace_derived(self, groups: set[str], batch: GraphBatch) -> None:
-        types = "|".join(_REPLACED)
-        pre = [(f"MATCH ()-[r:{types}]->() WHERE r.group IN $groups DELETE r", {"groups": sorted(groups)})]
-        self._execute(batch, pre)
 
     def run(self, query: str, params: dict[str, Any]) -> list[Row]:
         from trailgraph.queries_catalog import DRAW_COLUMN, catalog, cypher_text
