@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import CORPORA
 from tests.test_evidence_rules import _through_missing_middle
 from trailgraph.attribution import CALLS, kept_calls
+from trailgraph.facts import GraphBatch
 from trailgraph.load import load_blobs
 from trailgraph.simulate import SimConfig, simulate
 from trailgraph.sources.blob import Blob
@@ -180,3 +181,41 @@ def test_bob_is_one_hop_from_everything_he_did(any_store: GraphStore) -> None:
             if t == "PERFORMED"
         )
     assert names == ["AssumeRole", "CreateUser", "SwitchRole"]
+
+
+def test_kept_calls_count_each_call_once_whatever_writes_it(any_store: GraphStore) -> None:
+    """Kept calls on hand-written batches: a call new to the store adds to its session's count, the
+    same batch written again adds nothing, and an edge into a call the store already holds (from
+    another session) is counted by a recount of that session, not skipped."""
+
+    def batch(session: str, *calls: tuple[str, str]) -> GraphBatch:
+        b = GraphBatch()
+        s = b.node("Session", session, arn=f"arn:aws:sts::111111111111:assumed-role/r/{session}")
+        for call_id, at in calls:
+            b.edge("PERFORMED", s, b.node("APICall", call_id, eventId=call_id, eventTime=at))
+        return b
+
+    first = batch("a", ("c1", "2020-09-17T10:00:05Z"), ("c2", "2020-09-17T10:00:01Z"))
+    any_store.write(first)
+    any_store.write(first)
+    any_store.write(batch("a", ("c3", "2020-09-17T11:00:00Z")))
+    any_store.write(batch("b", ("c1", "2020-09-17T10:00:05Z")))
+    any_store.write(batch("idle"))
+    got = {
+        r["id"]: {k: r["props"].get(k) for k in CALLS}
+        for r in (
+            any_store.cypher("MATCH (s:Session) RETURN s.id AS id, properties(s) AS props", {})
+            if isinstance(any_store, Neo4jStore)
+            else [{"id": d["id"], "props": d} for d in _sessions(any_store)]
+        )
+    }
+    assert got == {
+        "a": {"callCount": 3, "firstCall": "2020-09-17T10:00:01Z", "lastCall": "2020-09-17T11:00:00Z"},
+        "b": {"callCount": 1, "firstCall": "2020-09-17T10:00:05Z", "lastCall": "2020-09-17T10:00:05Z"},
+        "idle": {"callCount": 0, "firstCall": "", "lastCall": ""},
+    }
+
+
+def _sessions(store: GraphStore) -> list[dict[str, Any]]:
+    assert isinstance(store, EmbeddedStore)
+    return [d for _k, d in store.graph().nodes(data=True) if d["label"] == "Session"]

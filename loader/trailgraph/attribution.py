@@ -34,6 +34,20 @@ def kept_calls(times: Iterable[Any]) -> Props:
     return {"callCount": count, "firstCall": min(present, default=""), "lastCall": max(present, default="")}
 
 
+def add_calls(kept: Props, times: Iterable[Any]) -> Props:
+    """`kept_calls` of a session after these calls, new to the store, from what it kept before (a
+    session that kept nothing is new: it had made none)."""
+    new = kept_calls(times)
+    if not isinstance(kept.get("callCount"), int):
+        return new
+    ends = [t for t in (kept.get("firstCall"), kept.get("lastCall"), new["firstCall"], new["lastCall"]) if t]
+    return {
+        "callCount": kept["callCount"] + new["callCount"],
+        "firstCall": min(ends, default=""),
+        "lastCall": max(ends, default=""),
+    }
+
+
 def to_count(nodes: Iterable[NodeRef], edges: Iterable[EdgeKey]) -> set[str]:
     """The sessions whose kept calls a write may change: those it writes (a new one counts none yet),
     and those among its edges' sources that PERFORMED a call."""

@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import orjson
 
-from trailgraph.attribution import MAX_DEPTH, attribute_levels, attribution_slots, kept_calls, to_count
+from trailgraph.attribution import (
+    MAX_DEPTH,
+    add_calls,
+    attribute_levels,
+    attribution_slots,
+    kept_calls,
+    to_count,
+)
 from trailgraph.details import JSON_FIELDS, TEXT_FIELDS
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
@@ -409,10 +416,10 @@ class EmbeddedStore:
                     found[(label, node_id)] = props
         return found
 
-    def _merge_nodes(self, nodes: dict[NodeRef, Props], dirty: _Dirty | None = None) -> int:
+    def _merge_nodes(self, nodes: dict[NodeRef, Props], dirty: _Dirty | None = None) -> set[str]:
         """Merge props over the stored ones (`json_patch` semantics: facts hold no nulls or objects) and
         write only what changes; note in `dirty` the linker groups of every node that changed. Returns
-        how many APICall nodes were new."""
+        the ids of the APICall nodes that were new."""
         known, absent = self._known, self._absent
         stored = self._stored_props(
             [ref for ref in nodes if ref not in known and (ref[0] != "APICall" or ref[1] not in absent)]
@@ -420,7 +427,7 @@ class EmbeddedStore:
         inserts: list[tuple[str, str, str]] = []
         updates: list[tuple[str, str, str]] = []
         lookups: list[tuple[str, str, str, str]] = []
-        new_calls = 0
+        new_calls: set[str] = set()
         loads, dumps = orjson.loads, orjson.dumps
         for ref, props in nodes.items():
             label = ref[0]
@@ -433,7 +440,7 @@ class EmbeddedStore:
                 merged = props
                 inserts.append((label, ref[1], dumps(props).decode()))
                 if label == "APICall":
-                    new_calls += 1
+                    new_calls.add(ref[1])
                     absent.discard(ref[1])
                 else:
                     known[ref] = merged
@@ -527,16 +534,38 @@ class EmbeddedStore:
                     times[src].append(t)
             self._merge_nodes({("Session", i): kept_calls(ts) for i, ts in times.items()})
 
+    def _add_calls(self, batch: GraphBatch, new_calls: set[str]) -> set[str]:
+        """Keep the calls of the batch's sessions: a call new in this transaction adds to its session's
+        kept calls (`add_calls`, off the batch). Returns the sessions whose PERFORMED edges changed some
+        other way (an edge into a call the store held), to recount."""
+        added: dict[str, list[Any]] = {}
+        recount: set[str] = set()
+        for t, src, dst in batch.edges:
+            if t == "PERFORMED" and src[0] == "Session":
+                if dst[1] in new_calls:
+                    added.setdefault(src[1], []).append(batch.nodes[dst].get("eventTime"))
+                else:
+                    recount.add(src[1])
+        refs = [("Session", i) for i in to_count(batch.nodes, ()) | added.keys() if i not in recount]
+        stored = self._stored_props([r for r in refs if r not in self._known])
+        kept = {
+            ref: add_calls(props, added.get(ref[1], []))
+            for ref in refs
+            if (props := self._known.get(ref) or (orjson.loads(stored[ref]) if ref in stored else None))
+        }
+        self._merge_nodes(kept)
+        return recount
+
     def _ingest(self, batch: GraphBatch, slots: set[str], shared: set[str]) -> int:
         dirty = _Dirty()
         new = self._merge_nodes(batch.nodes, dirty)
         self._merge_edges(batch.edges)
+        counted = self._add_calls(batch, new)
         if self._legacy:
             # Written by an earlier trailgraph, whose writes and re-links were separate transactions:
             # re-decide every group the batch touches, as it did.
             dirty.slots |= slots
             dirty.shared |= shared
-        counted = to_count(batch.nodes, batch.edges)
         if dirty.slots or dirty.shared:
             facts = self.link_facts(dirty.slots, dirty.shared)
             counted |= self._replace(
@@ -544,7 +573,7 @@ class EmbeddedStore:
             )
             self._attribute(attribution_slots(facts, dirty.slots, dirty.shared))
         self._keep_calls(counted)
-        return new
+        return len(new)
 
     def _attribute(self, slots: set[str]) -> None:
         """`attribute_levels`, reading paths back by indexed steps into one graph for the whole call."""
