@@ -21,12 +21,13 @@ MATCH (role:Role)
 WHERE role.id = $roleArn OR role.name = $roleArn
 MATCH (s:Session)-[:SESSION_OF]->(role)
 CALL (s) {
-  WITH s WHERE $since IS NOT NULL OR $until IS NOT NULL
+  WITH s WHERE $since IS NOT NULL OR $until IS NOT NULL OR s.callCount IS NULL
   MATCH (s)-[:PERFORMED]->(c:APICall)
   WHERE ($since IS NULL OR c.eventTime >= $since) AND ($until IS NULL OR c.eventTime <= $until)
   RETURN count(c) AS inWindow, min(c.eventTime) AS firstIn, max(c.eventTime) AS lastIn
 }
-WITH role, s, $since IS NULL AND $until IS NULL AS kept, inWindow, firstIn, lastIn
+WITH role, s, $since IS NULL AND $until IS NULL AND s.callCount IS NOT NULL AS kept, inWindow, firstIn,
+     lastIn
 WITH role, s, CASE WHEN kept THEN s.callCount ELSE inWindow END AS calls,
      CASE WHEN kept THEN CASE WHEN s.firstCall <> '' THEN s.firstCall END ELSE firstIn END AS firstCall,
      CASE WHEN kept THEN CASE WHEN s.lastCall <> '' THEN s.lastCall END ELSE lastIn END AS lastCall

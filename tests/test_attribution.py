@@ -219,3 +219,24 @@ def test_kept_calls_count_each_call_once_whatever_writes_it(any_store: GraphStor
 def _sessions(store: GraphStore) -> list[dict[str, Any]]:
     assert isinstance(store, EmbeddedStore)
     return [d for _k, d in store.graph().nodes(data=True) if d["label"] == "Session"]
+
+
+def test_sessions_without_kept_calls_have_them_counted_by_the_queries(any_store: GraphStore) -> None:
+    """A Neo4j database loaded before sessions kept their calls (an embedded store gets them when
+    opened): `map` and `who-used` count such a session's calls instead of reading null, so their
+    answers are the same with the kept calls and without."""
+    seed = CORPORA / "seed" / "console-switchrole-cross-account.json"
+    load_blobs(any_store, [Blob("seed.json", seed.read_bytes())])
+    role = "arn:aws:iam::776613361644:role/assume-admin-role-example"
+    asked = [("map", {"since": None, "until": None, "account": None}), ("who-used", {"roleArn": role})]
+    kept = [any_store.run(name, params) for name, params in asked]
+    assert any(r["calls"] > 0 for r in kept[1])
+    if isinstance(any_store, Neo4jStore):
+        any_store.write_query("MATCH (s:Session) REMOVE s.callCount, s.firstCall, s.lastCall", {})
+    else:
+        assert isinstance(any_store, EmbeddedStore)
+        removed = ", ".join(f"'$.{k}'" for k in CALLS)
+        any_store.db.execute(
+            f"UPDATE nodes SET props = json_remove(props, {removed}) WHERE label = 'Session'"
+        )
+    assert [any_store.run(name, params) for name, params in asked] == kept

@@ -872,10 +872,16 @@ def windowless(params: dict[str, Any]) -> bool:
     return params.get("since") is None and params.get("until") is None
 
 
+def counts_calls(sd: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Whether `call_span` reads this session's calls."""
+    return not windowless(params) or not isinstance(sd.get("callCount"), int)
+
+
 def call_span(sd: dict[str, Any], times: Iterable[Any], params: dict[str, Any]) -> CallSpan:
     """map.cypher's calls, firstCall and lastCall: the session's kept calls (`attribution.kept_calls`)
-    when there is no window (`times` is then not read), else its calls' eventTimes in the window."""
-    if windowless(params):
+    when there is no window (`times` is then not read), else (or for a session loaded before sessions
+    kept their calls) its calls' eventTimes in the window."""
+    if not counts_calls(sd, params):
         return sd.get("callCount"), _kept(sd.get("firstCall")), _kept(sd.get("lastCall"))
     inside = [t for t in times if in_window(t, params)]
     present = [t for t in inside if t is not None]

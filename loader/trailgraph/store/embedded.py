@@ -828,17 +828,19 @@ class EmbeddedStore:
             self._add_in_edges(g, node)
             stack.extend(src for src, _t, _d in _path_in(g, node))
 
-    def role_graph(self, role: str, calls: bool) -> nx.MultiDiGraph:
+    def role_graph(self, role: str, params: dict[str, Any]) -> nx.MultiDiGraph:
         """The part of the graph `who-used` reads: the roles of that ARN or name, their sessions, each
-        session's paths back, and (for a time window; else each keeps its count) its calls. The roles
-        are few; the rest is read off the edge indexes."""
+        session's paths back, and its calls if `call_span` reads them (in a time window; else the
+        session keeps their count). The roles are few; the rest is read off the edge indexes."""
+        from trailgraph.twins import counts_calls
+
         g = self._role_sessions(
             f"SELECT id, props FROM nodes WHERE label = 'Role' AND (id = ? OR {_json_prop('name')} = ?)",
             (role, role),
         )
         sessions = sorted(k for k in g.nodes if k.startswith("Session:"))
         for session in sessions:
-            if calls:
+            if counts_calls(g.nodes[session], params):
                 self._add_out_edges(g, session, "PERFORMED")
             self._add_paths_back(g, session)
         return g
@@ -862,7 +864,7 @@ class EmbeddedStore:
         times), the origins they keep (BEHIND), and the call that issued each with the role of the
         session that made it (or its cross-account copy). Memory stays with one chunk; the time grows
         with the sessions (and, in a window, their calls)."""
-        from trailgraph.twins import call_span, windowless
+        from trailgraph.twins import call_span, counts_calls
 
         sql = "SELECT id, props FROM nodes WHERE label = 'Role'"
         account = params.get("account")
@@ -878,11 +880,8 @@ class EmbeddedStore:
             for chunk in _chunks(sorted({s for s, *_ in sessions})):
                 ids = [k.partition(":")[2] for k in chunk]
                 props = self._select(_NODES.format(label="Session"), ids)
-                calls = (
-                    {}
-                    if windowless(params)
-                    else self._ends(chunk, "PERFORMED", False, "APICall", ("eventTime",))
-                )
+                counted = [f"Session:{sd['id']}" for sd in props if counts_calls(sd, params)]
+                calls = self._ends(counted, "PERFORMED", False, "APICall", ("eventTime",))
                 behind = self._ends(chunk, "BEHIND", True)
                 issued = self._ends(chunk, "ISSUED", True, "APICall", ("eventId",))
                 made = [c for rows in issued.values() for c, _e in rows]
@@ -1198,8 +1197,6 @@ class EmbeddedStore:
 
     def _part(self, query: str, params: dict[str, Any]) -> nx.MultiDiGraph:
         """The part of the graph a query's answer needs, read off the indexes (never the whole store)."""
-        from trailgraph.twins import windowless
-
         text = {k: v for k, v in params.items() if isinstance(v, str)}
         if query == "find":
             return self.find_graph(params)
@@ -1208,7 +1205,7 @@ class EmbeddedStore:
         if query == "key" and "accessKeyId" in text:
             return self.key_graph(text["accessKeyId"])
         if query == "who-used" and "roleArn" in text:
-            return self.role_graph(text["roleArn"], not windowless(params))
+            return self.role_graph(text["roleArn"], params)
         if query in ("activity", "timeline") and "principal" in text:
             return self.reach_graph(text["principal"])
         if query == "trace" and "eventId" in text:
