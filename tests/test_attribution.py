@@ -228,7 +228,10 @@ def test_sessions_without_kept_calls_have_them_counted_by_the_queries(any_store:
     seed = CORPORA / "seed" / "console-switchrole-cross-account.json"
     load_blobs(any_store, [Blob("seed.json", seed.read_bytes())])
     role = "arn:aws:iam::776613361644:role/assume-admin-role-example"
-    asked = [("map", {"since": None, "until": None, "account": None}), ("who-used", {"roleArn": role})]
+    asked: list[tuple[str, dict[str, Any]]] = [
+        ("map", {"since": None, "until": None, "account": None}),
+        ("who-used", {"roleArn": role}),
+    ]
     kept = [any_store.run(name, params) for name, params in asked]
     assert any(r["calls"] > 0 for r in kept[1])
     if isinstance(any_store, Neo4jStore):
