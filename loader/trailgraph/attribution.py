@@ -24,8 +24,8 @@ CALLS = ("callCount", "firstCall", "lastCall")
 
 
 def kept_calls(times: Iterable[Any]) -> Props:
-    """A session's kept call summary from its calls' eventTimes (recounted, never incremented, so that
-    a re-delivered record or a re-decided PERFORMED edge cannot skew it)."""
+    """A session's kept call summary from all its calls' eventTimes: what a recount writes (a
+    re-decided PERFORMED edge, a store that kept none), and what `add_calls` must always equal."""
     count, present = 0, []
     for t in times:
         count += 1

@@ -287,12 +287,15 @@ def _where(g: nx.MultiDiGraph, keys: Iterable[str], label: str) -> list[str]:
 # ---- the twins -------------------------------------------------------------------------------------
 
 
+def _made(g: nx.MultiDiGraph, key: str) -> list[str]:
+    """`(key)-[:PERFORMED]->(c:APICall)`: the calls a principal made."""
+    return [c for c, keyed in g._succ[key].items() if "PERFORMED" in keyed and _label(g, c) == "APICall"]
+
+
 def _first_call(g: nx.MultiDiGraph, key: str) -> Any:
     """`COLLECT { MATCH (n)-[:PERFORMED]->(x:APICall) RETURN x.eventId ORDER BY x.eventTime, x.eventId
     LIMIT 1 }[0]`: the eventId of the earliest call a session made."""
-    calls = [
-        g.nodes[c] for c, keyed in g._succ[key].items() if "PERFORMED" in keyed and _label(g, c) == "APICall"
-    ]
+    calls = [g.nodes[c] for c in _made(g, key)]
     calls.sort(key=lambda c: (_asc(c.get("eventTime")), _asc(c.get("eventId"))))
     return calls[0].get("eventId") if calls else None
 
@@ -357,13 +360,10 @@ def who_used(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
             if etype != "SESSION_OF" or _label(g, s) != "Session":
                 continue
             sd = g.nodes[s]
-            times = (
-                g.nodes[c].get("eventTime")
-                for _s, c, t in g.out_edges(s, keys=True)
-                if t == "PERFORMED" and _label(g, c) == "APICall"
+            calls, first_call, last_call = call_span(
+                sd, (g.nodes[c].get("eventTime") for c in _made(g, s)), params
             )
-            calls, first_call, last_call = call_span(sd, times, params)
-            if not (isinstance(calls, int) and calls > 0) and not in_window(sd.get("creationDate"), params):
+            if not in_session_window(sd, calls, params):
                 continue
             for keys, rels in origin_paths(g, s):
                 rows.append(
@@ -619,10 +619,9 @@ def behind(g: nx.MultiDiGraph, origin: str) -> list[str]:
 def calls_of(g: nx.MultiDiGraph, principal: str) -> list[str]:
     """`(principal)-[:PERFORMED]->(:APICall)-[:COPIED_TO*0..1]->(x:APICall)`: its calls and their copies."""
     out = []
-    for call, keyed in g._succ[principal].items():
-        if "PERFORMED" in keyed and _label(g, call) == "APICall":
-            out.append(call)
-            out.extend(c for c, k in g._succ[call].items() if "COPIED_TO" in k and _label(g, c) == "APICall")
+    for call in _made(g, principal):
+        out.append(call)
+        out.extend(c for c, k in g._succ[call].items() if "COPIED_TO" in k and _label(g, c) == "APICall")
     return out
 
 
@@ -888,6 +887,11 @@ def call_span(sd: dict[str, Any], times: Iterable[Any], params: dict[str, Any]) 
     return len(inside), _min(present), _max(present)
 
 
+def in_session_window(sd: dict[str, Any], calls: Any, params: dict[str, Any]) -> bool:
+    """map.cypher's and who-used.cypher's `WHERE calls > 0 OR <creationDate in the window>`."""
+    return (isinstance(calls, int) and calls > 0) or in_window(sd.get("creationDate"), params)
+
+
 def map_members(g: nx.MultiDiGraph, params: dict[str, Any]) -> Iterator[MapMember]:
     """map.cypher's rows before it groups them: every session of every role (of the account)."""
     account = params.get("account")
@@ -897,11 +901,7 @@ def map_members(g: nx.MultiDiGraph, params: dict[str, Any]) -> Iterator[MapMembe
         for s, keyed in g._pred[role].items():
             if "SESSION_OF" not in keyed or _label(g, s) != "Session":
                 continue
-            times = (
-                g.nodes[c].get("eventTime")
-                for c, k in g._succ[s].items()
-                if "PERFORMED" in k and _label(g, c) == "APICall"
-            )
+            times = (g.nodes[c].get("eventTime") for c in _made(g, s))
             origins = [display_name(g.nodes[o]) for o, k in g._pred[s].items() if "BEHIND" in k]
             yield d, g.nodes[s], call_span(g.nodes[s], times, params), *_issuing(g, s), origins or [None]
 
@@ -954,7 +954,7 @@ def map_rows(members: Iterable[MapMember], params: dict[str, Any]) -> list[Row]:
     """map.cypher's grouping, whoever read the members; its memory grows with the rows, not the sessions."""
     groups: dict[tuple[Any, ...], _MapGroup] = {}
     for d, sd, (calls, first_call, last_call), issued_by, from_role, origins in members:
-        if not (isinstance(calls, int) and calls > 0) and not in_window(sd.get("creationDate"), params):
+        if not in_session_window(sd, calls, params):
             continue
         member = {
             "id": sd["id"], "arn": sd.get("arn"), "created": sd.get("creationDate"), "calls": calls,

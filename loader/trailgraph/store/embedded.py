@@ -516,23 +516,12 @@ class EmbeddedStore:
     def _keep_calls(self, sessions: set[str]) -> None:
         """Recount the kept call summary (`kept_calls`) of these sessions, those that have a node."""
         for chunk in _chunks(sorted(sessions)):
-            marks = ",".join("?" * len(chunk))
-            times: dict[str, list[Any]] = {
-                i: []
-                for (i,) in self.db.execute(
-                    f"SELECT id FROM nodes WHERE label = 'Session' AND id IN ({marks})", chunk
-                )
-            }
-            for src, t in self.db.execute(
-                "SELECT e.src, json_extract(n.props, '$.eventTime') FROM edges e "
-                "JOIN nodes n ON n.label = e.dst_label AND n.id = e.dst "
-                f"WHERE e.src_label = 'Session' AND e.src IN ({marks}) AND e.type = 'PERFORMED' "
-                "AND e.dst_label = 'APICall'",
-                chunk,
-            ):
-                if src in times:
-                    times[src].append(t)
-            self._merge_nodes({("Session", i): kept_calls(ts) for i, ts in times.items()})
+            sql = f"SELECT id FROM nodes WHERE label = 'Session' AND id IN ({','.join('?' * len(chunk))})"
+            held = [f"Session:{i}" for (i,) in self.db.execute(sql, chunk)]
+            calls = self._ends(held, "PERFORMED", False, "APICall", ("eventTime",))
+            self._merge_nodes(
+                {("Session", k.partition(":")[2]): kept_calls(t for _c, t in calls.get(k, [])) for k in held}
+            )
 
     def _add_calls(self, batch: GraphBatch, new_calls: set[str]) -> set[str]:
         """Keep the calls of the batch's sessions: a call new in this transaction adds to its session's
