@@ -58,7 +58,7 @@ def timed(store: GraphStore, params: dict[str, Any]) -> tuple[float, int]:
     rows: list[dict[str, Any]] = []
     for _ in range(3):
         started = time.perf_counter()
-        rows = store.run("find", {**NONE, **params})
+        rows = list(store.run("find", {**NONE, **params}))
         runs.append(time.perf_counter() - started)
     return statistics.median(runs), len(rows)
 

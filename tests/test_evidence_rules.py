@@ -405,10 +405,7 @@ def test_without_one_matching_issuance_the_trace_stops_at_the_missing_account(
 
 
 def _sessions_by_slot(store: GraphStore, role_arn: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = store.run(
-        "who-used", {"roleArn": role_arn, "since": None, "until": None, "account": None}
-    )
-    return rows
+    return list(store.run("who-used", {"roleArn": role_arn, "since": None, "until": None, "account": None}))
 
 
 def test_one_console_switchrole_is_one_session(any_store: GraphStore) -> None:

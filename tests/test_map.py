@@ -391,7 +391,9 @@ def test_a_hostile_role_session_name_stays_text_in_the_map(
 
 
 def _activity(store: GraphStore, principal: str) -> list[Row]:
-    return store.run("activity", {"principal": principal, "since": None, "until": None, "account": None})
+    return list(
+        store.run("activity", {"principal": principal, "since": None, "until": None, "account": None})
+    )
 
 
 def test_bobs_timeline_has_a_lane_per_session_and_a_mark_per_call(seed_store: EmbeddedStore) -> None:

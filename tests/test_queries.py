@@ -19,11 +19,13 @@ from tests.builders import assume_role, call, role_session_identity, user_identi
 from tests.conftest import CORPORA, SEED, load_paths
 from tests.lineage_helpers import load_records
 from tests.test_find import FIND_NONE, assert_find_matches_the_files
+from trailgraph.facts import GraphBatch, NodeRef
 from trailgraph.queries_catalog import DRAW_COLUMN, catalog
 from trailgraph.simulate import SimConfig, simulate
 from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
+from trailgraph.streamed import CHUNK
 from trailgraph.twins import TWINS, run_twin
 
 CORPUS_DIRS = sorted(p.name for p in CORPORA.iterdir() if p.is_dir())
@@ -193,10 +195,11 @@ def test_every_query_gives_identical_rows_on_both_engines(
 def test_chains_gaps_and_map_of_an_organisation_read_by_parts_answer_as_the_whole_graph(
     tmp_path: Path, embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
 ) -> None:
-    """The embedded store reads `chains` deepest level first and stops once the limit is settled, and
+    """The embedded store reads `chains` deepest level first and stops once the limit is settled,
     `gaps` and `map` without a graph (`map` keeping only the newest examples of each row as sessions
-    arrive): on an organisation with chains of several depths (and its traps), every limit and filter
-    must give the whole graph's answer and Neo4j's."""
+    arrive), and `activity` and `timeline` with leaf calls kept lean and read a chunk at a time: on an
+    organisation with chains of several depths (and its traps), every limit and filter must give the
+    whole graph's answer and Neo4j's."""
     simulate(SimConfig(seed=3, events=12_000, days=2, people=12), tmp_path / "org")
     load_paths(embedded_store, tmp_path / "org" / "AWSLogs")
     load_paths(neo4j_store, tmp_path / "org" / "AWSLogs")
@@ -221,7 +224,20 @@ def test_chains_gaps_and_map_of_an_organisation_read_by_parts_answer_as_the_whol
             whole, read = run_twin(g, "map", params), embedded_store.run("map", params)
             if not whole == read == neo4j_store.run("map", {**params, "draw": False}):
                 differences.append(f"map {params}")
+    principals = sorted(str(d["id"]) for d in _nodes(g, "IAMUser"))
+    principals += [str(d["subject"]) for d in _nodes(g, "ExternalIdentity") if d.get("subject")][:3]
+    principals += [str(d["id"]) for d in _nodes(g, "Session")][:2]
+    for principal in principals:
+        for w in (windows[0], windows[1]):
+            for account in (None, accounts[0]):
+                params = {"principal": principal, **w, "account": account}
+                for name in ("activity", "timeline"):
+                    whole, read = run_twin(g, name, params), embedded_store.run(name, params)
+                    if not whole == read == neo4j_store.run(name, params):
+                        differences.append(f"{name} {params}")
     assert not differences, differences
+    longest = max(len(embedded_store.run("timeline", {"principal": p, **NO_WINDOW})) for p in principals)
+    assert longest > 2 * CHUNK  # the leaves' records are read over several chunks
     assert max(r["sessions"] for r in embedded_store.run("map", {**windows[0], "account": None})) > 20
     assert embedded_store.run("gaps", {**windows[0], "account": None})
     assert len(embedded_store.run("chains", {**CHAINS_ALL, **windows[0]})) > 40
@@ -467,3 +483,66 @@ def test_twins_answer_nothing_for_values_of_the_wrong_type(tmp_path: Path) -> No
         )
     finally:
         store.close()
+
+
+def _leaves_and_inner_calls() -> GraphBatch:
+    """ann's AssumeRole x issued session s1. s1 made a leaf call, a call copied to another account and
+    the AssumeRole that issued s2 there. s3, opened with no evidence, made 600 leaf calls: its row's
+    eventId is its earliest call's, and the leaves' records take two chunks."""
+    b = GraphBatch()
+    acct, other = "111111111111", "222222222222"
+    ann = b.node("IAMUser", f"arn:aws:iam::{acct}:user/ann", name="ann", account=acct)
+
+    def made(session: NodeRef, call_id: str, time: str, account: str = acct, **props: Any) -> NodeRef:
+        c = b.node("APICall", call_id, eventId=f"e-{call_id}", eventTime=time, account=account, **props)
+        b.edge("PERFORMED", session, c, accessKeyId="ASIAEXAMPLE")
+        return c
+
+    def session(name: str, created: str, account: str = acct) -> NodeRef:
+        arn = f"arn:aws:sts::{account}:assumed-role/ops/{name}"
+        return b.node("Session", name, arn=arn, account=account, creationDate=created)
+
+    s1, s2, s3 = (
+        session("s1", "2024-05-01T10:00:00Z"),
+        session("s2", "2024-05-01T11:00:00Z", other),
+        session("s3", "2024-05-02T09:00:00Z"),
+    )
+    x = made(ann, "x", "2024-05-01T09:59:59Z", eventName="AssumeRole")
+    b.edge("ISSUED", x, s1, via="AssumeRole", rule="returned-key", confidence="high")
+    made(s1, "leaf", "2024-05-01T10:05:00Z", eventName="ListBuckets")
+    copied = made(s1, "orig", "2024-05-01T10:06:00Z", eventName="PutObject", sharedEventId="sh-1")
+    copy = b.node("APICall", "copy", eventId="e-orig", eventTime="2024-05-01T10:06:00Z", account=other)
+    b.edge("COPIED_TO", copied, copy, via="same sharedEventID")
+    issuing = made(s1, "issue", "2024-05-01T10:59:59Z", eventName="AssumeRole")
+    b.edge("ISSUED", issuing, s2, via="AssumeRole", rule="returned-key", confidence="high")
+    made(s2, "leaf2", "2024-05-01T11:30:00Z", other, eventName="GetObject", errorCode="AccessDenied")
+    b.edge("OPENED", ann, s3)
+    for i in range(600):
+        made(s3, f"many-{i:03d}", f"2024-05-02T09:{i // 60:02d}:{i % 60:02d}Z", eventName="Describe")
+    return b
+
+
+@pytest.mark.neo4j
+def test_leaf_calls_read_in_chunks_answer_as_the_whole_graph(
+    embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
+) -> None:
+    """The embedded `activity` and `timeline` keep as leaves only calls no trace-path edge leaves: a
+    copied call, its copy and an issuing call stay graph nodes. Every row, in order, must be the whole
+    graph's and Neo4j's, the leaves' records read over two chunks."""
+    for store in (embedded_store, neo4j_store):
+        store.write(_leaves_and_inner_calls())
+    g = embedded_store.graph()
+    ann = "arn:aws:iam::111111111111:user/ann"
+    for principal in (ann, "s1", "s2", "s3"):
+        for window in (NO_WINDOW, {"since": "2024-05-01T10:05:00Z", "until": "2024-05-02T09:05:00Z"}):
+            for account in (None, "222222222222"):
+                params = {"principal": principal, **window, "account": account}
+                for name in ("activity", "timeline"):
+                    read = embedded_store.run(name, params)
+                    assert run_twin(g, name, params) == read == neo4j_store.run(name, params), (name, params)
+    rows = embedded_store.run("activity", {"principal": ann, **NO_WINDOW, "account": None})
+    assert len(rows) == 1 + 1 + 4 + 2 + 1 + 600  # x, s1, its calls, the copy; s2, its call; s3, its calls
+    s3 = next(r for r in rows if r["id"] == "s3")
+    assert s3["eventId"] == "e-many-000"
+    timeline = embedded_store.run("timeline", {"principal": ann, **NO_WINDOW})
+    assert [r["callId"] for r in timeline][:4] == ["x", "leaf", "copy", "orig"]  # one second: by callId

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -71,7 +71,7 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def _json_rows(rows: list[Row], fmt: str) -> Iterator[bytes]:
+def _json_rows(rows: Sequence[Row], fmt: str) -> Iterator[bytes]:
     """The rows as one indented JSON array, or JSON lines, a row at a time."""
     if fmt == "jsonl":
         yield from (orjson.dumps(r, default=str) + b"\n" for r in rows)
@@ -84,7 +84,7 @@ def _json_rows(rows: list[Row], fmt: str) -> Iterator[bytes]:
     yield b"\n]\n" if rows else b"[]\n"
 
 
-def _emit_rows(rows: list[Row], fmt: str, output: str | None) -> None:
+def _emit_rows(rows: Sequence[Row], fmt: str, output: str | None) -> None:
     """JSON written as it is made: a long answer is never held as one string beside its rows."""
     if output:
         with open(output, "wb") as f:
@@ -238,28 +238,31 @@ def _table(rows: list[Row], columns: list[tuple[str, Callable[[Row], Any]]], tit
         console.print(Text(f"• {hint}", style="dim"))
 
 
-def show(rows: list[Row], fmt: str, output: str | None, *, query: str, title: str) -> None:
-    """Rows in the chosen format: json/jsonl keep every column, pictures need path-shaped rows."""
+def show(rows: Sequence[Row], fmt: str, output: str | None, *, query: str, title: str) -> None:
+    """Rows in the chosen format: json/jsonl keep every column and are written as rows are made;
+    pictures (which need path-shaped rows) and tables draw the whole answer."""
     if fmt in ("json", "jsonl"):
         _emit_rows(rows, fmt, output)
-    elif fmt in PICTURE_FORMATS:
+        return
+    listed = list(rows)
+    if fmt in PICTURE_FORMATS:
         if query == "activity" and fmt == "html":
             from trailgraph.timelinepic import render_timeline
 
-            _emit(render_timeline(rows, title), output)
+            _emit(render_timeline(listed, title), output)
         elif query == "trace":
             from trailgraph.trace import build_trace
 
-            answers = [build_trace(r["nodes"][-1], r["nodes"], r["rels"]) for r in rows]
+            answers = [build_trace(r["nodes"][-1], r["nodes"], r["rels"]) for r in listed]
             _emit(render_picture(answers, fmt), output)
-        elif not rows or has_paths(rows):
-            _emit(render_rows(rows, fmt, title), output)
+        elif not listed or has_paths(listed):
+            _emit(render_rows(listed, fmt, title), output)
         else:
             raise click.UsageError(f"{query} rows carry no paths to draw; use --format table, json or jsonl")
     elif output:
-        _emit_rows(rows, "json", output)
+        _emit_rows(listed, "json", output)
     else:
-        _table(rows, TABLES.get(query) or _generic_columns(rows), title)
+        _table(listed, TABLES.get(query) or _generic_columns(listed), title)
 
 
 def _answer(
@@ -271,8 +274,8 @@ def _answer(
     *,
     title: str,
     subject: str | None,
-    post: Callable[[list[Row]], list[Row]] | None = None,
-    summary: Callable[[list[Row]], None] | None = None,
+    post: Callable[[Sequence[Row]], Sequence[Row]] | None = None,
+    summary: Callable[[Sequence[Row]], None] | None = None,
 ) -> int:
     _quiet_driver()
     rows = store.run(query, params)
@@ -344,8 +347,8 @@ def _summary_table(console: Console, title: str, columns: list[str], rows: list[
     fit_table(console, [Column(c) for c in columns], [[_cell(v) for v in row] for row in rows], title=title)
 
 
-def print_summary(principal: str) -> Callable[[list[Row]], None]:
-    def render(rows: list[Row]) -> None:
+def print_summary(principal: str) -> Callable[[Sequence[Row]], None]:
+    def render(rows: Sequence[Row]) -> None:
         from trailgraph.summary import activity_summary
 
         s = activity_summary(rows)
@@ -667,7 +670,7 @@ def chains(
     }
     more: list[bool] = []
 
-    def trim(rows: list[Row]) -> list[Row]:
+    def trim(rows: Sequence[Row]) -> Sequence[Row]:
         more.append(bool(limit) and len(rows) > limit)
         return rows[:limit] if limit else rows
 

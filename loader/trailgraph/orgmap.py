@@ -60,7 +60,7 @@ class MapModel:
 
 def fetch_rows(store: GraphStore, since: str | None, until: str | None, account: str | None) -> list[Row]:
     """The `map` query's rows: one per (role, hop into it, origin, first gap), on either backend."""
-    return store.run("map", {"since": since, "until": until, "account": account})
+    return list(store.run("map", {"since": since, "until": until, "account": account}))
 
 
 def _account_of(arn: Any) -> str | None:

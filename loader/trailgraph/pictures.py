@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,7 +192,7 @@ def _hop_edge(src: str, dst: str, hop: dict[str, Any], kind: str = "hop") -> PEd
 # ---- from query rows -------------------------------------------------------------------------------
 
 
-def has_paths(rows: list[dict[str, Any]]) -> bool:
+def has_paths(rows: Sequence[dict[str, Any]]) -> bool:
     """Rows of a path-shaped query carry the walked path as `nodes` and `rels`."""
     return bool(rows) and all(
         isinstance(r.get("nodes"), list) and isinstance(r.get("rels"), list) for r in rows
@@ -217,7 +218,7 @@ _HUMAN_TYPES = {
 }
 
 
-def picture_from_rows(rows: list[dict[str, Any]], title: str) -> Picture:
+def picture_from_rows(rows: Iterable[dict[str, Any]], title: str) -> Picture:
     """The union of the rows' paths; an origin the rows call incomplete gets a red gap before it."""
     pic = Picture(title=title)
     for row in rows:
@@ -387,6 +388,6 @@ def render_picture(answers: list[dict[str, Any]], fmt: str) -> str:
     return render(picture_from_trace(answers), fmt)
 
 
-def render_rows(rows: list[dict[str, Any]], fmt: str, title: str) -> str:
+def render_rows(rows: Iterable[dict[str, Any]], fmt: str, title: str) -> str:
     """Rows of a path-shaped canned query (activity, who-used, chains, key, timeline) as a picture."""
     return render(picture_from_rows(rows, title), fmt)

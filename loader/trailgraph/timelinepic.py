@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable
 from typing import Any
 
 Row = dict[str, Any]
@@ -25,7 +26,7 @@ def _who(arn: Any) -> str:
     return text.split(":", 5)[-1].removeprefix("user/") if text.startswith("arn:") else text
 
 
-def timeline_model(rows: list[Row], title: str) -> Row:
+def timeline_model(rows: Iterable[Row], title: str) -> Row:
     lanes: dict[str, Row] = {}
     marks: list[Row] = []
     for row in rows:
@@ -71,5 +72,5 @@ def to_html(model: Row) -> str:
     return render_page("timeline", str(model["title"]), model, layout=False)
 
 
-def render_timeline(rows: list[Row], title: str) -> str:
+def render_timeline(rows: Iterable[Row], title: str) -> str:
     return to_html(timeline_model(rows, title))

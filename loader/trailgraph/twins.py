@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import pairwise
 from typing import Any
 
 import networkx as nx
 
 from trailgraph.schema import TRACE_PATH_TYPES
+from trailgraph.streamed import NO_LEAVES, Entry, LeafCalls, Rows, made_rows
 
 Row = dict[str, Any]
-Twin = Callable[[nx.MultiDiGraph, dict[str, Any]], list[Row]]
+Twin = Callable[[nx.MultiDiGraph, dict[str, Any]], Sequence[Row]]
 
 _PATH = frozenset(TRACE_PATH_TYPES)
 
@@ -174,7 +175,11 @@ def forward_paths(
 
 def step_map(g: nx.MultiDiGraph, key: str) -> dict[str, Any]:
     """The compact node map of the .cypher files' `nodes` column."""
-    d = g.nodes[key]
+    return node_step(key, g.nodes[key])
+
+
+def node_step(key: str, d: dict[str, Any]) -> dict[str, Any]:
+    """`step_map` of a node read outside the graph (a leaf call)."""
     return {
         "key": key,
         "label": d["label"],
@@ -203,6 +208,10 @@ def rel_map(rel: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_LeafStep = tuple[str, dict[str, Any], dict[str, Any]] | None
+"""A leaf call ending a row's path: its key, node and PERFORMED edge (streamed.Leaf, as read)."""
+
+
 class _Paths:
     """The `nodes` and `rels` columns, each node's and edge's map made once: the rows of a long answer
     share them (every row repeats its path's first steps), so memory grows with the graph read, not
@@ -213,14 +222,19 @@ class _Paths:
         self.steps: dict[str, dict[str, Any]] = {}
         self.rels: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}  # edge kept: id stays its own
 
-    def columns(self, keys: list[str], rels: list[dict[str, Any]]) -> dict[str, Any]:
+    def columns(self, keys: list[str], rels: list[dict[str, Any]], leaf: _LeafStep = None) -> dict[str, Any]:
+        """The columns of a path; a leaf call after it is mapped for its own row only (none repeats it)."""
         for k in keys:
             if k not in self.steps:
                 self.steps[k] = step_map(self.g, k)
         for r in rels:
             if id(r) not in self.rels:
                 self.rels[id(r)] = (r, rel_map(r))
-        return {"nodes": [self.steps[k] for k in keys], "rels": [self.rels[id(r)][1] for r in rels]}
+        nodes, maps = [self.steps[k] for k in keys], [self.rels[id(r)][1] for r in rels]
+        if leaf is not None:
+            nodes.append(node_step(*leaf[:2]))
+            maps.append(rel_map(leaf[2]))
+        return {"nodes": nodes, "rels": maps}
 
 
 def display_name(d: dict[str, Any]) -> Any:
@@ -292,62 +306,79 @@ def _made(g: nx.MultiDiGraph, key: str) -> list[str]:
     return [c for c, keyed in g._succ[key].items() if "PERFORMED" in keyed and _label(g, c) == "APICall"]
 
 
-def _first_call(g: nx.MultiDiGraph, key: str) -> Any:
+def _first_call(g: nx.MultiDiGraph, key: str, leaves: LeafCalls) -> Any:
     """`COLLECT { MATCH (n)-[:PERFORMED]->(x:APICall) RETURN x.eventId ORDER BY x.eventTime, x.eventId
     LIMIT 1 }[0]`: the eventId of the earliest call a session made."""
-    calls = [g.nodes[c] for c in _made(g, key)]
-    calls.sort(key=lambda c: (_asc(c.get("eventTime")), _asc(c.get("eventId"))))
-    return calls[0].get("eventId") if calls else None
+    made = [(g.nodes[c].get("eventTime"), g.nodes[c].get("eventId")) for c in _made(g, key)]
+    made += [(leaf.time, leaf.event_id) for leaf in leaves.of(key)]
+    return min(made, key=lambda c: (_asc(c[0]), _asc(c[1])))[1] if made else None
 
 
-def activity(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
-    rows: list[Row] = []
-    paths = _Paths(g)
-    account = params.get("account")
+def _wanted(time: Any, account: Any, params: dict[str, Any]) -> bool:
+    """activity's and timeline's WHERE on a row's node: in the window and, if one is asked, the account."""
+    return in_window(time, params) and (params.get("account") is None or account == params["account"])
+
+
+def activity(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_LEAVES) -> Rows:
+    """Sorted from lean entries; a leaf call's row is its performer's path and one PERFORMED edge more."""
+    entries: list[Entry] = []
     for start in _starts(g, params.get("principal")):
         principal = display_name(g.nodes[start])
         for keys, rels in forward_paths(g, start, _PATH, 40):
             n = g.nodes[keys[-1]]
+            depth = len(_where(g, keys, "Session"))
+            if n["label"] != "APICall" and len(rels) < 40:
+                entries.extend(
+                    ((_asc(principal), _asc(leaf.time), depth, True, leaf.id), principal, keys, rels, leaf)
+                    for leaf in leaves.of(keys[-1])
+                    if _wanted(leaf.time, leaf.account, params)
+                )
             if n["label"] not in ("Session", "APICall"):
                 continue
             time = n.get("eventTime") if n["label"] == "APICall" else n.get("creationDate")
-            if not in_window(time, params) or (account is not None and n.get("account") != account):
-                continue
-            sessions = [g.nodes[k] for k in _where(g, keys, "Session")]
-            last = sessions[-1] if sessions else {}
-            r = rels[-1] if rels else None
-            rows.append(
-                {
-                    "principal": principal,
-                    "kind": "call" if n["label"] == "APICall" else "session",
-                    "time": time,
-                    "depth": len(sessions),
-                    "id": n["id"],
-                    "eventId": _first(
-                        n.get("eventId"),
-                        next((g.nodes[k].get("eventId") for k in reversed(_where(g, keys, "APICall"))), None),
-                        next(iter(r.get("evidence") or []), None) if r is not None else None,
-                        _first_call(g, keys[-1]),
-                    ),
-                    "eventName": n.get("eventName"),
-                    "eventSource": n.get("eventSource"),
-                    "account": n.get("account"),
-                    "region": n.get("region"),
-                    "sourceIPAddress": n.get("sourceIPAddress"),
-                    "errorCode": n.get("errorCode"),
-                    "readOnly": n.get("readOnly"),
-                    "userAgent": n.get("userAgent"),
-                    "sessionId": last.get("id"),
-                    "sessionArn": last.get("arn"),
-                    "accessKeyId": _first(n.get("accessKeyId"), last.get("accessKeyId")),
-                    "via": None if r is None else _first(r.get("via"), r["type"]),
-                    "linkedBy": None if r is None else r.get("rule"),
-                    "confidence": None if r is None else r.get("confidence"),
-                    **paths.columns(keys, rels),
-                }
-            )
-    rows.sort(key=lambda r: (_asc(r["principal"]), _asc(r["time"]), r["depth"], r["kind"] == "call", r["id"]))
-    return rows
+            if _wanted(time, n.get("account"), params):
+                sort = (_asc(principal), _asc(time), depth, n["label"] == "APICall", n["id"])
+                entries.append((sort, principal, keys, rels, None))
+    entries.sort(key=lambda e: e[0])
+    paths = _Paths(g)
+
+    def row(entry: Entry, read: Any) -> Row:
+        _sort, principal, keys, rels, leaf = entry
+        n, r = (read[0], read[1]) if leaf else (g.nodes[keys[-1]], rels[-1] if rels else None)
+        sessions = [g.nodes[k] for k in _where(g, keys, "Session")]
+        last = sessions[-1] if sessions else {}
+        event_id = _first(
+            n.get("eventId"),
+            next((g.nodes[k].get("eventId") for k in reversed(_where(g, keys, "APICall"))), None),
+            next(iter(r.get("evidence") or []), None) if r is not None else None,
+        )
+        if event_id is None and not leaf:
+            event_id = _first_call(g, keys[-1], leaves)
+        return {
+            "principal": principal,
+            "kind": "call" if n["label"] == "APICall" else "session",
+            "time": n.get("eventTime") if n["label"] == "APICall" else n.get("creationDate"),
+            "depth": len(sessions),
+            "id": n["id"],
+            "eventId": event_id,
+            "eventName": n.get("eventName"),
+            "eventSource": n.get("eventSource"),
+            "account": n.get("account"),
+            "region": n.get("region"),
+            "sourceIPAddress": n.get("sourceIPAddress"),
+            "errorCode": n.get("errorCode"),
+            "readOnly": n.get("readOnly"),
+            "userAgent": n.get("userAgent"),
+            "sessionId": last.get("id"),
+            "sessionArn": last.get("arn"),
+            "accessKeyId": _first(n.get("accessKeyId"), last.get("accessKeyId")),
+            "via": None if r is None else _first(r.get("via"), r["type"]),
+            "linkedBy": None if r is None else r.get("rule"),
+            "confidence": None if r is None else r.get("confidence"),
+            **paths.columns(keys, rels, (leaf.key, *read) if leaf else None),
+        }
+
+    return Rows(len(entries), lambda: made_rows(entries, leaves, row))
 
 
 def who_used(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
@@ -707,51 +738,61 @@ def gap_rows(members: Iterable[GapMember], params: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def timeline(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
-    account = params.get("account")
+def timeline(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_LEAVES) -> Rows:
+    """Sorted from lean entries; a leaf call's paths back are its performer's, one PERFORMED edge longer."""
     calls: set[str] = set()
+    performers: set[str] = set()
     for start in _starts(g, params.get("principal"), users_first=False):
-        for keys, _rels in forward_paths(g, start, _PATH, 40):
+        for keys, rels in forward_paths(g, start, _PATH, 40):
             c = g.nodes[keys[-1]]
-            if (
-                c["label"] == "APICall"
-                and in_window(c.get("eventTime"), params)
-                and (account is None or c.get("account") == account)
-            ):
+            if c["label"] != "APICall":
+                if len(rels) < 40:
+                    performers.add(keys[-1])
+            elif _wanted(c.get("eventTime"), c.get("account"), params):
                 calls.add(keys[-1])
-    rows: list[Row] = []
-    paths = _Paths(g)
+    entries: list[Entry] = []
     for call in calls:
         c = g.nodes[call]
         for keys, rels in origin_paths(g, call):
-            principals = [g.nodes[k] for k in keys if _label(g, k) != "APICall"]
-            actor = principals[-1] if principals else {}
-            sessions = [g.nodes[k] for k in _where(g, keys, "Session")]
-            session = sessions[-1] if sessions else {}
-            rows.append(
-                {
-                    "time": c.get("eventTime"),
-                    "callId": c["id"],
-                    "eventId": c.get("eventId"),
-                    "eventName": c.get("eventName"),
-                    "eventSource": c.get("eventSource"),
-                    "account": c.get("account"),
-                    "region": c.get("region"),
-                    "sourceIPAddress": c.get("sourceIPAddress"),
-                    "userAgent": c.get("userAgent"),
-                    "errorCode": c.get("errorCode"),
-                    "readOnly": c.get("readOnly"),
-                    "accessKeyId": c.get("accessKeyId"),
-                    "actor": display_name(actor) if actor else None,
-                    "sessionId": session.get("id"),
-                    "sessionName": session.get("name"),
-                    "sessionCreated": session.get("creationDate"),
-                    **_origin_columns(g, keys[0], with_label=False),
-                    **paths.columns(keys, rels),
-                }
-            )
-    rows.sort(key=lambda r: (_asc(r["time"]), r["callId"], _asc(r["origin"])))
-    return rows
+            origin = display_name(g.nodes[keys[0]])
+            entries.append(((_asc(c.get("eventTime")), c["id"], _asc(origin)), keys, rels, None))
+    for performer in performers:
+        made = [leaf for leaf in leaves.of(performer) if _wanted(leaf.time, leaf.account, params)]
+        for keys, rels in origin_paths(g, performer, 39) if made else []:
+            origin = display_name(g.nodes[keys[0]])
+            entries.extend(((_asc(leaf.time), leaf.id, _asc(origin)), keys, rels, leaf) for leaf in made)
+    entries.sort(key=lambda e: e[0])
+    paths = _Paths(g)
+
+    def row(entry: Entry, read: Any) -> Row:
+        _sort, keys, rels, leaf = entry
+        c = read[0] if leaf else g.nodes[keys[-1]]
+        principals = [g.nodes[k] for k in keys if _label(g, k) != "APICall"]
+        actor = principals[-1] if principals else {}
+        sessions = [g.nodes[k] for k in _where(g, keys, "Session")]
+        session = sessions[-1] if sessions else {}
+        return {
+            "time": c.get("eventTime"),
+            "callId": c["id"],
+            "eventId": c.get("eventId"),
+            "eventName": c.get("eventName"),
+            "eventSource": c.get("eventSource"),
+            "account": c.get("account"),
+            "region": c.get("region"),
+            "sourceIPAddress": c.get("sourceIPAddress"),
+            "userAgent": c.get("userAgent"),
+            "errorCode": c.get("errorCode"),
+            "readOnly": c.get("readOnly"),
+            "accessKeyId": c.get("accessKeyId"),
+            "actor": display_name(actor) if actor else None,
+            "sessionId": session.get("id"),
+            "sessionName": session.get("name"),
+            "sessionCreated": session.get("creationDate"),
+            **_origin_columns(g, keys[0], with_label=False),
+            **paths.columns(keys, rels, (leaf.key, *read) if leaf else None),
+        }
+
+    return Rows(len(entries), lambda: made_rows(entries, leaves, row))
 
 
 def find_match(c: dict[str, Any], params: dict[str, Any]) -> bool:
@@ -1001,5 +1042,5 @@ TWINS: dict[str, Twin] = {
 }
 
 
-def run_twin(g: nx.MultiDiGraph, name: str, params: dict[str, Any]) -> list[Row]:
+def run_twin(g: nx.MultiDiGraph, name: str, params: dict[str, Any]) -> Sequence[Row]:
     return TWINS[name](g, params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from trailgraph.facts import GraphBatch
@@ -36,8 +37,8 @@ class GraphStore(Protocol):
 
     def link_facts(self, slots: set[str], shared: set[str]) -> LinkFacts: ...
 
-    def run(self, query: str, params: dict[str, Any]) -> list[Row]:
-        """Run a canned query by name."""
+    def run(self, query: str, params: dict[str, Any]) -> Sequence[Row]:
+        """Run a canned query by name (a long answer's rows may be made as they are read)."""
         ...
 
     def named(self, name: str) -> list[Row]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, NODES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
+from trailgraph.streamed import NO_LEAVES, Leaf
 from trailgraph.vouching import EVERY_HOUR, PRINCIPAL_GROUP, caller_key, issued_keys, wanted_hours
 
 if TYPE_CHECKING:
@@ -150,6 +151,20 @@ _NODES = "SELECT id, props FROM nodes WHERE label = '{label}' AND id IN ({{marks
 _REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
 _PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
 _CHUNK = 500
+_NOT_PERFORMED = tuple(t for t in TRACE_PATH_TYPES if t != "PERFORMED")
+_PERFORMED = f"""
+SELECT e.src, e.dst_label, e.dst, e.props, json_extract(n.props, '$.eventTime'),
+       json_extract(n.props, '$.account'), json_extract(n.props, '$.eventId'),
+       n.id IS NULL
+       OR EXISTS (SELECT 1 FROM edges o WHERE o.src_label = 'APICall' AND o.src = e.dst
+                  AND o.type IN ({_PATH_SQL}))
+FROM edges e LEFT JOIN nodes n ON e.dst_label = 'APICall' AND n.label = 'APICall' AND n.id = e.dst
+WHERE e.src_label = ? AND e.src IN ({{marks}}) AND e.type = 'PERFORMED'
+ORDER BY e.src, e.dst_label, e.dst
+"""
+"""A performer's PERFORMED edges, each target's time, account and eventId, and whether it is inner: not a
+leaf call (it is no call with a record, or a trace-path edge leaves it). No other trace-path edge enters
+a call its PERFORMED edge enters: the linker keeps one into each node (twins.path_in_edge)."""
 _READ_CACHE = -16384
 """16 MB of pages: a query reads each page about once, and the OS caches the file anyway."""
 _WRITE_CACHE = -131072
@@ -259,6 +274,32 @@ class _PathsBack:
         self.store._add_paths_back(self.g, key, self.expanded)
         keys, _rels = walk_back(self.g, key)
         return [dict(self.g.nodes[k]) for k in keys]
+
+
+class _ReadLeaves:
+    """The leaf calls `EmbeddedStore.reach` kept lean, by performer, and their records read on demand."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store, self.by = store, dict[str, list[Leaf]]()
+
+    def of(self, performer: str) -> list[Leaf]:
+        return self.by.get(performer, [])
+
+    def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        nodes: dict[str, dict[str, Any]] = {}
+        try:
+            for chunk in _chunks(sorted({leaf.id for leaf in leaves})):
+                sql = _NODES.format(label="APICall").format(marks=",".join("?" * len(chunk)))
+                for node_id, props in self.store.db.execute(sql, chunk):
+                    d = orjson.loads(props)
+                    for name in _UNREAD_BY_REACH:
+                        d.pop(name, None)
+                    nodes[f"APICall:{node_id}"] = {"label": "APICall", "id": node_id, **d}
+        except sqlite3.Error as exc:
+            raise StoreError(self.store._explain(exc)) from exc
+        return {
+            leaf.key: (nodes[leaf.key], {"type": "PERFORMED", **orjson.loads(leaf.edge)}) for leaf in leaves
+        }
 
 
 class EmbeddedStore:
@@ -954,25 +995,56 @@ class EmbeddedStore:
             ):
                 g.add_edge(access_key, f"{dst_label}:{dst}", key="KEY_OF", type="KEY_OF")
 
-    def reach_graph(self, principal: str) -> nx.MultiDiGraph:
-        """The part of the graph `activity` and `timeline` read: the principal's start nodes, everything
-        reachable forward from them on the trace path (read off the edges' source index, in the order the
-        whole graph holds it), and the paths back from the calls reached. It grows with the answer."""
+    def reach(self, principal: str) -> tuple[nx.MultiDiGraph, _ReadLeaves]:
+        """What `activity` and `timeline` read: the principal's start nodes, everything reachable forward
+        from them on the trace path (off the edges' source index, in the order the whole graph holds
+        it) and the paths back from what was reached, except the leaf calls, which are kept lean
+        (`streamed.Leaf`) and read a chunk at a time as rows are written. It grows with the answer."""
         from trailgraph.twins import _starts
 
         g = nx.MultiDiGraph(without=_UNREAD_BY_REACH)
+        leaves = _ReadLeaves(self)
         self._add_starts(g, principal)
         frontier = sorted(set(_starts(g, principal)) | set(_starts(g, principal, users_first=False)))
         reached = set(frontier)
         while frontier:
-            for target in self._add_out_edges(g, frontier.pop(), *TRACE_PATH_TYPES):
-                if target not in reached:
-                    reached.add(target)
-                    frontier.append(target)
+            found = []  # each node's edges in type order, PERFORMED (last) read in bulk
+            for key in frontier:
+                calls = key.startswith("APICall:")
+                found += self._add_out_edges(g, key, *(TRACE_PATH_TYPES if calls else _NOT_PERFORMED))
+            found += self._add_performed(g, [k for k in frontier if not k.startswith("APICall:")], leaves)
+            frontier = sorted(set(found) - reached)
+            reached.update(frontier)
         expanded: set[str] = set()
-        for call in sorted(k for k in reached if k.startswith("APICall:")):
-            self._add_paths_back(g, call, expanded)
-        return g
+        for key in sorted({k for k in reached if k.startswith("APICall:")} | set(leaves.by)):
+            self._add_paths_back(g, key, expanded)
+        return g, leaves
+
+    def _add_performed(self, g: nx.MultiDiGraph, performers: list[str], leaves: _ReadLeaves) -> list[str]:
+        """The performers' PERFORMED edges, a few statements per thousand performers: leaf calls go to
+        `leaves`, every other target into `g` with its edge (returned, to be read on from)."""
+        found: list[str] = []
+        by_label: dict[str, list[str]] = {}
+        for key in performers:
+            label, _, node_id = key.partition(":")
+            by_label.setdefault(label, []).append(node_id)
+        for label, ids in sorted(by_label.items()):
+            for chunk in _chunks(sorted(ids)):
+                sql = _PERFORMED.format(marks=",".join("?" * len(chunk)))
+                for src, dst_label, dst, props, time, account, event_id, inner in self.db.execute(
+                    sql, (label, *chunk)
+                ):
+                    src_key, dst_key = f"{label}:{src}", f"{dst_label}:{dst}"
+                    if not inner:
+                        leaves.by.setdefault(src_key, []).append(
+                            Leaf(dst_key, time, account, event_id, props)
+                        )
+                        continue
+                    if dst_key not in g:
+                        self._add_node(g, dst_key)
+                    g.add_edge(src_key, dst_key, key="PERFORMED", type="PERFORMED", **orjson.loads(props))
+                    found.append(dst_key)
+        return found
 
     def gap_members(self) -> Iterator[GapMember]:
         """What `gaps` groups (twins' `gap_members`), read without a graph: the dead ends (cross-account
@@ -1195,16 +1267,18 @@ class EmbeddedStore:
             return self.key_graph(text["accessKeyId"])
         if query == "who-used" and "roleArn" in text:
             return self.role_graph(text["roleArn"], params)
-        if query in ("activity", "timeline") and "principal" in text:
-            return self.reach_graph(text["principal"])
         if query == "trace" and "eventId" in text:
             return self.trace_graph(text["eventId"])
         return nx.MultiDiGraph()  # a missing or non-text start matches nothing on any engine
 
-    def run(self, query: str, params: dict[str, Any]) -> list[Row]:
-        from trailgraph.twins import gap_rows, map_rows, run_twin
+    def run(self, query: str, params: dict[str, Any]) -> Sequence[Row]:
+        from trailgraph.twins import activity, gap_rows, map_rows, run_twin, timeline
 
         try:
+            if query in ("activity", "timeline"):
+                principal = params.get("principal")
+                g, leaves = self.reach(principal) if isinstance(principal, str) else (nx.MultiDiGraph(), None)
+                return (activity if query == "activity" else timeline)(g, params, leaves or NO_LEAVES)
             if query == "gaps":
                 return gap_rows(self.gap_members(), params)
             if query == "map":

@@ -1,0 +1,96 @@
+"""Long answers (`activity`, `timeline`) sorted from lean keys and made a chunk of rows at a time.
+
+A principal's calls at organisation scale are hundreds of thousands of rows. Most are leaf calls: a
+PERFORMED edge leads to them (the one trace-path edge into each node) and no trace-path edge leaves
+them. A store hands those over as `Leaf` tuples (what sorting and filtering read) instead of graph
+nodes, and reads each chunk's full records only when its rows are written, so neither the graph nor
+the rows are ever held whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple, Protocol, overload
+
+Row = dict[str, Any]
+
+CHUNK = 500
+"""Rows made per read of the leaves' records: one statement each, a few hundred kilobytes held."""
+
+
+class Leaf(NamedTuple):
+    """A leaf call as its performer's answer reads it before any row is made."""
+
+    key: str
+    time: Any
+    account: Any
+    event_id: Any
+    edge: str
+    """The PERFORMED edge's properties as the store holds them (JSON), parsed only in `LeafCalls.read`."""
+
+    @property
+    def id(self) -> str:
+        return self.key.partition(":")[2]
+
+
+class LeafCalls(Protocol):
+    def of(self, performer: str) -> Sequence[Leaf]:
+        """The leaf calls `performer` made (none for a performer the store did not read)."""
+        ...
+
+    def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """Each leaf's node (properties, `label`, `id`) and PERFORMED edge (properties, `type`), by key."""
+        ...
+
+
+class _NoLeaves:
+    """The whole graph holds every call as a node: nothing is left out of it."""
+
+    def of(self, performer: str) -> Sequence[Leaf]:
+        return ()
+
+    def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        return {}
+
+
+NO_LEAVES: LeafCalls = _NoLeaves()
+
+Entry = tuple[Any, ...]
+"""(sort key, ..., the leaf or None): what a long answer holds of a row until the row is written."""
+
+
+def made_rows(entries: list[Entry], leaves: LeafCalls, make: Callable[[Entry, Any], Row]) -> Iterator[Row]:
+    """Rows from sorted entries, a chunk at a time, with each leaf's records (`make`'s second argument)."""
+    for i in range(0, len(entries), CHUNK):
+        chunk = entries[i : i + CHUNK]
+        read = leaves.read([e[-1] for e in chunk if e[-1] is not None])
+        for e in chunk:
+            yield make(e, None if e[-1] is None else read[e[-1].key])
+
+
+class Rows(Sequence[Row]):
+    """An answer whose length is known and whose rows are made each time it is iterated. Indexing
+    holds the whole answer (pictures and tables draw all of it anyway); JSON output only iterates."""
+
+    def __init__(self, count: int, make: Callable[[], Iterator[Row]]) -> None:
+        self._count = count
+        self._make = make
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Row]:
+        return self._make()
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Row]: ...
+    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
+        return list(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Rows({self._count} rows)"
