@@ -237,7 +237,7 @@ def test_chains_gaps_and_map_of_an_organisation_read_by_parts_answer_as_the_whol
                         differences.append(f"{name} {params}")
     assert not differences, differences
     longest = max(len(embedded_store.run("timeline", {"principal": p, **NO_WINDOW})) for p in principals)
-    assert longest > 2 * CHUNK  # the leaves' records are read over several chunks
+    assert longest > CHUNK  # the leaves' records are read over more than one chunk
     assert max(r["sessions"] for r in embedded_store.run("map", {**windows[0], "account": None})) > 20
     assert embedded_store.run("gaps", {**windows[0], "account": None})
     assert len(embedded_store.run("chains", {**CHAINS_ALL, **windows[0]})) > 40

@@ -25,8 +25,6 @@ class Leaf(NamedTuple):
     time: Any
     account: Any
     event_id: Any
-    edge: str
-    """The PERFORMED edge's properties as the store holds them (JSON), parsed only in `LeafCalls.read`."""
 
     @property
     def id(self) -> str:
@@ -54,6 +52,14 @@ class _NoLeaves:
 
 
 NO_LEAVES: LeafCalls = _NoLeaves()
+
+READ_BY_REACH = (
+    *("arn", "userId", "subject", "onBehalfOfUserId", "name", "type", "kind", "mfa", "link"),
+    *("account", "region", "eventTime", "creationDate", "eventId", "eventName", "eventSource"),
+    *("sourceIPAddress", "errorCode", "readOnly", "userAgent", "accessKeyId"),
+)
+"""The node properties `activity` and `timeline` read (their starts, rows and node maps): a store keeps
+no other of the nodes it reads for them (a call's linking fields and details are most of its record)."""
 
 Entry = tuple[Any, ...]
 """(sort key, ..., the leaf or None): what a long answer holds of a row until the row is written."""

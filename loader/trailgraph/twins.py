@@ -324,12 +324,13 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_
     entries: list[Entry] = []
     for start in _starts(g, params.get("principal")):
         principal = display_name(g.nodes[start])
+        first = _asc(principal)
         for keys, rels in forward_paths(g, start, _PATH, 40):
             n = g.nodes[keys[-1]]
             depth = len(_where(g, keys, "Session"))
             if n["label"] != "APICall" and len(rels) < 40:
                 entries.extend(
-                    ((_asc(principal), _asc(leaf.time), depth, True, leaf.id), principal, keys, rels, leaf)
+                    ((*first, *_asc(leaf.time), depth, True, leaf.key), principal, keys, rels, leaf)
                     for leaf in leaves.of(keys[-1])
                     if _wanted(leaf.time, leaf.account, params)
                 )
@@ -337,7 +338,7 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_
                 continue
             time = n.get("eventTime") if n["label"] == "APICall" else n.get("creationDate")
             if _wanted(time, n.get("account"), params):
-                sort = (_asc(principal), _asc(time), depth, n["label"] == "APICall", n["id"])
+                sort = (*first, *_asc(time), depth, n["label"] == "APICall", keys[-1])
                 entries.append((sort, principal, keys, rels, None))
     entries.sort(key=lambda e: e[0])
     paths = _Paths(g)
@@ -755,12 +756,12 @@ def timeline(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_
         c = g.nodes[call]
         for keys, rels in origin_paths(g, call):
             origin = display_name(g.nodes[keys[0]])
-            entries.append(((_asc(c.get("eventTime")), c["id"], _asc(origin)), keys, rels, None))
+            entries.append(((*_asc(c.get("eventTime")), call, *_asc(origin)), keys, rels, None))
     for performer in performers:
         made = [leaf for leaf in leaves.of(performer) if _wanted(leaf.time, leaf.account, params)]
         for keys, rels in origin_paths(g, performer, 39) if made else []:
             origin = display_name(g.nodes[keys[0]])
-            entries.extend(((_asc(leaf.time), leaf.id, _asc(origin)), keys, rels, leaf) for leaf in made)
+            entries.extend(((*_asc(leaf.time), leaf.key, *_asc(origin)), keys, rels, leaf) for leaf in made)
     entries.sort(key=lambda e: e[0])
     paths = _Paths(g)
 

@@ -36,12 +36,11 @@ from trailgraph.attribution import (
     kept_calls,
     to_count,
 )
-from trailgraph.details import JSON_FIELDS, TEXT_FIELDS
 from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, NODES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
-from trailgraph.streamed import NO_LEAVES, Leaf
+from trailgraph.streamed import NO_LEAVES, READ_BY_REACH, Leaf
 from trailgraph.vouching import EVERY_HOUR, PRINCIPAL_GROUP, caller_key, issued_keys, wanted_hours
 
 if TYPE_CHECKING:
@@ -144,13 +143,14 @@ _BY_LOOKUP = (
     "SELECT n.id, n.props FROM lookups l JOIN nodes n ON n.label = l.label AND n.id = l.id "
     "WHERE l.field = '{field}' AND l.label = '{label}' AND l.value IN ({{marks}})"
 )
-_UNREAD_BY_REACH = (*JSON_FIELDS, *TEXT_FIELDS, "digest")
-"""What `activity` and `timeline` never read of a node, and a long answer would hold by the thousand: a
-call's request and response details (up to 16 kB each) and its digest."""
 _NODES = "SELECT id, props FROM nodes WHERE label = '{label}' AND id IN ({{marks}})"
 _REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
 _PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
 _CHUNK = 500
+_PERFORMED_INTO = (
+    "SELECT dst, props FROM edges WHERE dst_label = 'APICall' AND dst IN ({marks}) AND type = 'PERFORMED'"
+)
+"""The PERFORMED edge into each of these calls (a leaf has that one trace-path edge in)."""
 _NOT_PERFORMED = tuple(t for t in TRACE_PATH_TYPES if t != "PERFORMED")
 _PERFORMED = f"""
 SELECT e.src, e.dst_label, e.dst, e.props, json_extract(n.props, '$.eventTime'),
@@ -287,19 +287,21 @@ class _ReadLeaves:
 
     def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         nodes: dict[str, dict[str, Any]] = {}
+        edges: dict[str, dict[str, Any]] = {}
         try:
             for chunk in _chunks(sorted({leaf.id for leaf in leaves})):
-                sql = _NODES.format(label="APICall").format(marks=",".join("?" * len(chunk)))
-                for node_id, props in self.store.db.execute(sql, chunk):
+                marks = ",".join("?" * len(chunk))
+                for node_id, props in self.store.db.execute(
+                    _NODES.format(label="APICall").format(marks=marks), chunk
+                ):
                     d = orjson.loads(props)
-                    for name in _UNREAD_BY_REACH:
-                        d.pop(name, None)
-                    nodes[f"APICall:{node_id}"] = {"label": "APICall", "id": node_id, **d}
+                    kept = {k: d[k] for k in READ_BY_REACH if k in d}
+                    nodes[f"APICall:{node_id}"] = {"label": "APICall", "id": node_id, **kept}
+                for node_id, props in self.store.db.execute(_PERFORMED_INTO.format(marks=marks), chunk):
+                    edges[f"APICall:{node_id}"] = {"type": "PERFORMED", **orjson.loads(props)}
         except sqlite3.Error as exc:
             raise StoreError(self.store._explain(exc)) from exc
-        return {
-            leaf.key: (nodes[leaf.key], {"type": "PERFORMED", **orjson.loads(leaf.edge)}) for leaf in leaves
-        }
+        return {leaf.key: (nodes[leaf.key], edges[leaf.key]) for leaf in leaves}
 
 
 class EmbeddedStore:
@@ -723,8 +725,8 @@ class EmbeddedStore:
             g.add_node(key)  # an edge names it, no record did: the whole graph has it bare too
             return
         props = orjson.loads(row[0])
-        for name in g.graph.get("without", ()):
-            props.pop(name, None)
+        if "only" in g.graph:
+            props = {k: props[k] for k in g.graph["only"] if k in props}
         g.add_node(key, label=label, id=node_id, **props)
 
     def _add_in_edges(self, g: nx.MultiDiGraph, key: str) -> None:
@@ -1002,7 +1004,7 @@ class EmbeddedStore:
         (`streamed.Leaf`) and read a chunk at a time as rows are written. It grows with the answer."""
         from trailgraph.twins import _starts
 
-        g = nx.MultiDiGraph(without=_UNREAD_BY_REACH)
+        g = nx.MultiDiGraph(only=READ_BY_REACH)
         leaves = _ReadLeaves(self)
         self._add_starts(g, principal)
         frontier = sorted(set(_starts(g, principal)) | set(_starts(g, principal, users_first=False)))
@@ -1036,9 +1038,7 @@ class EmbeddedStore:
                 ):
                     src_key, dst_key = f"{label}:{src}", f"{dst_label}:{dst}"
                     if not inner:
-                        leaves.by.setdefault(src_key, []).append(
-                            Leaf(dst_key, time, account, event_id, props)
-                        )
+                        leaves.by.setdefault(src_key, []).append(Leaf(dst_key, time, account, event_id))
                         continue
                     if dst_key not in g:
                         self._add_node(g, dst_key)
