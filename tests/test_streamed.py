@@ -21,12 +21,12 @@ class _Counted:
 
     def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         self.reads.append(len(leaves))
-        return {leaf.key: ({"id": leaf.id}, {"type": "PERFORMED"}) for leaf in leaves}
+        return {leaf.id: ({"id": leaf.id}, {"type": "PERFORMED"}) for leaf in leaves}
 
 
 def _entries(n: int) -> list[Entry]:
     """Every third entry is a graph node's (no leaf), the others leaves."""
-    return [(i, None if i % 3 == 0 else Leaf(f"APICall:c{i}", f"t{i}", "1", f"e{i}")) for i in range(n)]
+    return [(i, None if i % 3 == 0 else Leaf(f"c{i}", f"t{i}", "1", f"e{i}")) for i in range(n)]
 
 
 def test_leaf_records_are_read_a_chunk_at_a_time_as_rows_are_taken() -> None:

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 import click
 import orjson
-from neo4j.exceptions import DriverError, Neo4jError
 from rich.console import Console
 from rich.markup import escape
 
@@ -93,6 +92,13 @@ def _open(kwargs: dict[str, Any], create: bool) -> GraphStore:
     return store
 
 
+def _lost_neo4j(exc: Exception) -> bool:
+    """Whether a Neo4j driver error ended the command (never true without a Neo4j store: an embedded
+    command does not load the driver, 40 MB of a CLI process)."""
+    driver = sys.modules.get("neo4j.exceptions")
+    return driver is not None and isinstance(exc, (driver.DriverError, driver.Neo4jError))
+
+
 def _store_command(fn: Callable[..., int | None], create: bool) -> Callable[..., None]:
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> None:
@@ -112,7 +118,9 @@ def _store_command(fn: Callable[..., int | None], create: bool) -> Callable[...,
         except StoreError as exc:
             err.print(f"[red]error:[/red] {escape(str(exc))}")
             sys.exit(EXIT_STORE)
-        except (DriverError, Neo4jError) as exc:
+        except Exception as exc:  # the driver's errors; its module is loaded only with a Neo4j store
+            if not _lost_neo4j(exc):
+                raise
             # The server went away between two statements: every write is a merge, so re-running is safe.
             err.print(
                 f"[red]error:[/red] lost Neo4j ({type(exc).__name__}: {escape(str(exc))}); when it is back, "

@@ -21,14 +21,14 @@ CHUNK = 500
 class Leaf(NamedTuple):
     """A leaf call as its performer's answer reads it before any row is made."""
 
-    key: str
+    id: str
     time: Any
     account: Any
     event_id: Any
 
     @property
-    def id(self) -> str:
-        return self.key.partition(":")[2]
+    def key(self) -> str:
+        return f"APICall:{self.id}"
 
 
 class LeafCalls(Protocol):
@@ -37,7 +37,7 @@ class LeafCalls(Protocol):
         ...
 
     def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-        """Each leaf's node (properties, `label`, `id`) and PERFORMED edge (properties, `type`), by key."""
+        """Each leaf's node (properties, `label`, `id`) and PERFORMED edge (properties, `type`), by id."""
         ...
 
 
@@ -71,7 +71,7 @@ def made_rows(entries: list[Entry], leaves: LeafCalls, make: Callable[[Entry, An
         chunk = entries[i : i + CHUNK]
         read = leaves.read([e[-1] for e in chunk if e[-1] is not None])
         for e in chunk:
-            yield make(e, None if e[-1] is None else read[e[-1].key])
+            yield make(e, None if e[-1] is None else read[e[-1].id])
 
 
 class Rows(Sequence[Row]):

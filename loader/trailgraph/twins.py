@@ -212,6 +212,10 @@ _LeafStep = tuple[str, dict[str, Any], dict[str, Any]] | None
 """A leaf call ending a row's path: its key, node and PERFORMED edge (streamed.Leaf, as read)."""
 
 
+_KEPT_MAPS = 10_000
+"""At most this many node maps kept for the rows still to come (a few megabytes)."""
+
+
 class _Paths:
     """The `nodes` and `rels` columns, each node's and edge's map made once: the rows of a long answer
     share them (every row repeats its path's first steps), so memory grows with the graph read, not
@@ -224,6 +228,9 @@ class _Paths:
 
     def columns(self, keys: list[str], rels: list[dict[str, Any]], leaf: _LeafStep = None) -> dict[str, Any]:
         """The columns of a path; a leaf call after it is mapped for its own row only (none repeats it)."""
+        if len(self.steps) > _KEPT_MAPS:  # a long answer's rows are written as they are made
+            self.steps.clear()
+            self.rels.clear()
         for k in keys:
             if k not in self.steps:
                 self.steps[k] = step_map(self.g, k)
@@ -330,7 +337,7 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_
             depth = len(_where(g, keys, "Session"))
             if n["label"] != "APICall" and len(rels) < 40:
                 entries.extend(
-                    ((*first, *_asc(leaf.time), depth, True, leaf.key), principal, keys, rels, leaf)
+                    ((*first, *_asc(leaf.time), depth, True, leaf.id), principal, keys, rels, leaf)
                     for leaf in leaves.of(keys[-1])
                     if _wanted(leaf.time, leaf.account, params)
                 )
@@ -338,7 +345,7 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_
                 continue
             time = n.get("eventTime") if n["label"] == "APICall" else n.get("creationDate")
             if _wanted(time, n.get("account"), params):
-                sort = (*first, *_asc(time), depth, n["label"] == "APICall", keys[-1])
+                sort = (*first, *_asc(time), depth, n["label"] == "APICall", n["id"])
                 entries.append((sort, principal, keys, rels, None))
     entries.sort(key=lambda e: e[0])
     paths = _Paths(g)
@@ -756,12 +763,12 @@ def timeline(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_
         c = g.nodes[call]
         for keys, rels in origin_paths(g, call):
             origin = display_name(g.nodes[keys[0]])
-            entries.append(((*_asc(c.get("eventTime")), call, *_asc(origin)), keys, rels, None))
+            entries.append(((*_asc(c.get("eventTime")), c["id"], *_asc(origin)), keys, rels, None))
     for performer in performers:
         made = [leaf for leaf in leaves.of(performer) if _wanted(leaf.time, leaf.account, params)]
         for keys, rels in origin_paths(g, performer, 39) if made else []:
             origin = display_name(g.nodes[keys[0]])
-            entries.extend(((*_asc(leaf.time), leaf.key, *_asc(origin)), keys, rels, leaf) for leaf in made)
+            entries.extend(((*_asc(leaf.time), leaf.id, *_asc(origin)), keys, rels, leaf) for leaf in made)
     entries.sort(key=lambda e: e[0])
     paths = _Paths(g)
 

@@ -296,12 +296,12 @@ class _ReadLeaves:
                 ):
                     d = orjson.loads(props)
                     kept = {k: d[k] for k in READ_BY_REACH if k in d}
-                    nodes[f"APICall:{node_id}"] = {"label": "APICall", "id": node_id, **kept}
+                    nodes[node_id] = {"label": "APICall", "id": node_id, **kept}
                 for node_id, props in self.store.db.execute(_PERFORMED_INTO.format(marks=marks), chunk):
-                    edges[f"APICall:{node_id}"] = {"type": "PERFORMED", **orjson.loads(props)}
+                    edges[node_id] = {"type": "PERFORMED", **orjson.loads(props)}
         except sqlite3.Error as exc:
             raise StoreError(self.store._explain(exc)) from exc
-        return {leaf.key: (nodes[leaf.key], edges[leaf.key]) for leaf in leaves}
+        return {leaf.id: (nodes[leaf.id], edges[leaf.id]) for leaf in leaves}
 
 
 class EmbeddedStore:
@@ -1027,6 +1027,7 @@ class EmbeddedStore:
         `leaves`, every other target into `g` with its edge (returned, to be read on from)."""
         found: list[str] = []
         by_label: dict[str, list[str]] = {}
+        accounts: dict[Any, Any] = {}
         for key in performers:
             label, _, node_id = key.partition(":")
             by_label.setdefault(label, []).append(node_id)
@@ -1036,10 +1037,12 @@ class EmbeddedStore:
                 for src, dst_label, dst, props, time, account, event_id, inner in self.db.execute(
                     sql, (label, *chunk)
                 ):
-                    src_key, dst_key = f"{label}:{src}", f"{dst_label}:{dst}"
-                    if not inner:
-                        leaves.by.setdefault(src_key, []).append(Leaf(dst_key, time, account, event_id))
+                    src_key = f"{label}:{src}"
+                    if not inner:  # an APICall: its id, and one string per account
+                        leaf = Leaf(dst, time, accounts.setdefault(account, account), event_id)
+                        leaves.by.setdefault(src_key, []).append(leaf)
                         continue
+                    dst_key = f"{dst_label}:{dst}"
                     if dst_key not in g:
                         self._add_node(g, dst_key)
                     g.add_edge(src_key, dst_key, key="PERFORMED", type="PERFORMED", **orjson.loads(props))
