@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.text import Text
 
 from tests.builders import call, user_identity
+from tests.conftest import SEED, load_paths
 from trailgraph import render
 from trailgraph.cli import main
 from trailgraph.store.embedded import EmbeddedStore
@@ -108,6 +109,39 @@ def test_an_http_uri_through_the_real_process_has_no_traceback() -> None:
     )
     assert done.returncode == 3 and "Traceback" not in done.stderr
     assert "use bolt://localhost:7687" in done.stderr
+
+
+def test_an_embedded_command_never_loads_the_neo4j_driver(tmp_path: Path) -> None:
+    """The driver is 40 MB of a CLI process: an embedded trace must run without importing it."""
+    seed_db = tmp_path / "seed.db"
+    store = EmbeddedStore(seed_db)
+    load_paths(store, SEED)
+    store.close()
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['trailgraph', 'trace', sys.argv[1], '--store', sys.argv[2]]\n"
+        "try:\n    runpy.run_module('trailgraph', run_name='__main__')\n"
+        "except SystemExit as done:\n    assert done.code in (0, None), done.code\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'neo4j'], 'the driver was loaded'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, CREATE_USER, str(seed_db)],
+        env=cli_process_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "bob@example.com" in done.stdout
+
+
+def test_a_driver_error_is_told_as_a_lost_server_only_when_it_is_one() -> None:
+    from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
+    from trailgraph.cli import _lost_neo4j
+
+    assert _lost_neo4j(ServiceUnavailable("gone")) and _lost_neo4j(SessionExpired("gone"))
+    assert not _lost_neo4j(ValueError("a bug, to be shown as one"))
 
 
 def test_a_wrong_database_is_one_line_and_exit_3(neo4j_credentials: tuple[str, str, str]) -> None:

@@ -527,8 +527,8 @@ def test_leaf_calls_read_in_chunks_answer_as_the_whole_graph(
     embedded_store: EmbeddedStore, neo4j_store: Neo4jStore
 ) -> None:
     """The embedded `activity` and `timeline` keep as leaves only calls no trace-path edge leaves: a
-    copied call, its copy and an issuing call stay graph nodes. Every row, in order, must be the whole
-    graph's and Neo4j's, the leaves' records read over two chunks."""
+    copied call and an issuing call stay graph nodes, the copy is a leaf of the call copied. Every row,
+    in order, must be the whole graph's and Neo4j's, the leaves' records read over two chunks."""
     for store in (embedded_store, neo4j_store):
         store.write(_leaves_and_inner_calls())
     g = embedded_store.graph()

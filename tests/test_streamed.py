@@ -16,7 +16,7 @@ class _Counted:
     def __init__(self) -> None:
         self.reads: list[int] = []
 
-    def of(self, performer: str) -> Sequence[Leaf]:
+    def of(self, node: str) -> Sequence[Leaf]:
         return ()
 
     def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
@@ -26,7 +26,7 @@ class _Counted:
 
 def _entries(n: int) -> list[Entry]:
     """Every third entry is a graph node's (no leaf), the others leaves."""
-    return [(i, None if i % 3 == 0 else Leaf(f"c{i}", f"t{i}", "1", f"e{i}")) for i in range(n)]
+    return [(i, None if i % 3 == 0 else Leaf(f"c{i}", f"t{i}", "1", f"e{i}", "PERFORMED")) for i in range(n)]
 
 
 def test_leaf_records_are_read_a_chunk_at_a_time_as_rows_are_taken() -> None:

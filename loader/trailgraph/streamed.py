@@ -1,8 +1,8 @@
 """Long answers (`activity`, `timeline`) sorted from lean keys and made a chunk of rows at a time.
 
-A principal's calls at organisation scale are hundreds of thousands of rows. Most are leaf calls: a
-PERFORMED edge leads to them (the one trace-path edge into each node) and no trace-path edge leaves
-them. A store hands those over as `Leaf` tuples (what sorting and filtering read) instead of graph
+A principal's calls at organisation scale are hundreds of thousands of rows. Most are leaf calls: no
+trace-path edge leaves them (and one enters each node: its performer's PERFORMED, or the COPIED_TO of
+the call copied). A store hands those over as `Leaf` tuples (what sorting and filtering read) instead of graph
 nodes, and reads each chunk's full records only when its rows are written, so neither the graph nor
 the rows are ever held whole.
 """
@@ -19,12 +19,14 @@ CHUNK = 500
 
 
 class Leaf(NamedTuple):
-    """A leaf call as its performer's answer reads it before any row is made."""
+    """A leaf call as an answer reads it before any row is made."""
 
     id: str
     time: Any
     account: Any
     event_id: Any
+    etype: str
+    """The trace-path edge into it: PERFORMED (from its performer), or COPIED_TO (from the call copied)."""
 
     @property
     def key(self) -> str:
@@ -32,19 +34,19 @@ class Leaf(NamedTuple):
 
 
 class LeafCalls(Protocol):
-    def of(self, performer: str) -> Sequence[Leaf]:
-        """The leaf calls `performer` made (none for a performer the store did not read)."""
+    def of(self, node: str) -> Sequence[Leaf]:
+        """The leaf calls the node's trace-path edges lead to (none for a node the store did not read)."""
         ...
 
     def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-        """Each leaf's node (properties, `label`, `id`) and PERFORMED edge (properties, `type`), by id."""
+        """Each leaf's node (properties, `label`, `id`) and the edge into it (properties, `type`), by id."""
         ...
 
 
 class _NoLeaves:
     """The whole graph holds every call as a node: nothing is left out of it."""
 
-    def of(self, performer: str) -> Sequence[Leaf]:
+    def of(self, node: str) -> Sequence[Leaf]:
         return ()
 
     def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:

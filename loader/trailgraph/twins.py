@@ -317,7 +317,7 @@ def _first_call(g: nx.MultiDiGraph, key: str, leaves: LeafCalls) -> Any:
     """`COLLECT { MATCH (n)-[:PERFORMED]->(x:APICall) RETURN x.eventId ORDER BY x.eventTime, x.eventId
     LIMIT 1 }[0]`: the eventId of the earliest call a session made."""
     made = [(g.nodes[c].get("eventTime"), g.nodes[c].get("eventId")) for c in _made(g, key)]
-    made += [(leaf.time, leaf.event_id) for leaf in leaves.of(key)]
+    made += [(leaf.time, leaf.event_id) for leaf in leaves.of(key) if leaf.etype == "PERFORMED"]
     return min(made, key=lambda c: (_asc(c[0]), _asc(c[1])))[1] if made else None
 
 
@@ -327,7 +327,7 @@ def _wanted(time: Any, account: Any, params: dict[str, Any]) -> bool:
 
 
 def activity(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_LEAVES) -> Rows:
-    """Sorted from lean entries; a leaf call's row is its performer's path and one PERFORMED edge more."""
+    """Sorted from lean entries; a leaf call's row is the path to the node before it and one edge more."""
     entries: list[Entry] = []
     for start in _starts(g, params.get("principal")):
         principal = display_name(g.nodes[start])
@@ -335,7 +335,7 @@ def activity(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_
         for keys, rels in forward_paths(g, start, _PATH, 40):
             n = g.nodes[keys[-1]]
             depth = len(_where(g, keys, "Session"))
-            if n["label"] != "APICall" and len(rels) < 40:
+            if len(rels) < 40:
                 entries.extend(
                     ((*first, *_asc(leaf.time), depth, True, leaf.id), principal, keys, rels, leaf)
                     for leaf in leaves.of(keys[-1])
@@ -747,16 +747,15 @@ def gap_rows(members: Iterable[GapMember], params: dict[str, Any]) -> list[Row]:
 
 
 def timeline(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_LEAVES) -> Rows:
-    """Sorted from lean entries; a leaf call's paths back are its performer's, one PERFORMED edge longer."""
+    """Sorted from lean entries; a leaf call's paths back are the node's before it, one edge longer."""
     calls: set[str] = set()
-    performers: set[str] = set()
+    before: set[str] = set()  # nodes reached short of the depth limit: their leaves are reached too
     for start in _starts(g, params.get("principal"), users_first=False):
         for keys, rels in forward_paths(g, start, _PATH, 40):
             c = g.nodes[keys[-1]]
-            if c["label"] != "APICall":
-                if len(rels) < 40:
-                    performers.add(keys[-1])
-            elif _wanted(c.get("eventTime"), c.get("account"), params):
+            if len(rels) < 40:
+                before.add(keys[-1])
+            if c["label"] == "APICall" and _wanted(c.get("eventTime"), c.get("account"), params):
                 calls.add(keys[-1])
     entries: list[Entry] = []
     for call in calls:
@@ -764,9 +763,9 @@ def timeline(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_
         for keys, rels in origin_paths(g, call):
             origin = display_name(g.nodes[keys[0]])
             entries.append(((*_asc(c.get("eventTime")), c["id"], *_asc(origin)), keys, rels, None))
-    for performer in performers:
-        made = [leaf for leaf in leaves.of(performer) if _wanted(leaf.time, leaf.account, params)]
-        for keys, rels in origin_paths(g, performer, 39) if made else []:
+    for node in before:
+        made = [leaf for leaf in leaves.of(node) if _wanted(leaf.time, leaf.account, params)]
+        for keys, rels in origin_paths(g, node, 39) if made else []:
             origin = display_name(g.nodes[keys[0]])
             entries.extend(((*_asc(leaf.time), leaf.id, *_asc(origin)), keys, rels, leaf) for leaf in made)
     entries.sort(key=lambda e: e[0])

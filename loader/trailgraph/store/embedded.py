@@ -147,24 +147,24 @@ _NODES = "SELECT id, props FROM nodes WHERE label = '{label}' AND id IN ({{marks
 _REPLACED_SQL = ",".join(f"'{t}'" for t in _REPLACED)
 _PATH_SQL = ",".join(f"'{t}'" for t in TRACE_PATH_TYPES)
 _CHUNK = 500
-_PERFORMED_INTO = (
-    "SELECT dst, props FROM edges WHERE dst_label = 'APICall' AND dst IN ({marks}) AND type = 'PERFORMED'"
+_PATH_INTO = (
+    f"SELECT dst, type, props FROM edges WHERE dst_label = 'APICall' AND dst IN ({{marks}}) "
+    f"AND type IN ({_PATH_SQL})"
 )
-"""The PERFORMED edge into each of these calls (a leaf has that one trace-path edge in)."""
-_NOT_PERFORMED = tuple(t for t in TRACE_PATH_TYPES if t != "PERFORMED")
-_PERFORMED = f"""
-SELECT e.src, e.dst_label, e.dst, e.props, json_extract(n.props, '$.eventTime'),
+"""The trace-path edge into each of these calls (the linker keeps one into each node)."""
+_PATH_OUT = f"""
+SELECT e.src, e.type, e.dst_label, e.dst, e.props, json_extract(n.props, '$.eventTime'),
        json_extract(n.props, '$.account'), json_extract(n.props, '$.eventId'),
        n.id IS NULL
        OR EXISTS (SELECT 1 FROM edges o WHERE o.src_label = 'APICall' AND o.src = e.dst
                   AND o.type IN ({_PATH_SQL}))
 FROM edges e LEFT JOIN nodes n ON e.dst_label = 'APICall' AND n.label = 'APICall' AND n.id = e.dst
-WHERE e.src_label = ? AND e.src IN ({{marks}}) AND e.type = 'PERFORMED'
-ORDER BY e.src, e.dst_label, e.dst
+WHERE e.src_label = ? AND e.src IN ({{marks}}) AND e.type IN ({_PATH_SQL})
+ORDER BY e.src, e.type, e.dst_label, e.dst
 """
-"""A performer's PERFORMED edges, each target's time, account and eventId, and whether it is inner: not a
-leaf call (it is no call with a record, or a trace-path edge leaves it). No other trace-path edge enters
-a call its PERFORMED edge enters: the linker keeps one into each node (twins.path_in_edge)."""
+"""Nodes' trace-path edges, each target's time, account and eventId, and whether it is inner: not a leaf
+call (it is no call with a record, or a trace-path edge leaves it). No other trace-path edge enters a
+call one enters: the linker keeps one into each node (twins.path_in_edge)."""
 _READ_CACHE = -16384
 """16 MB of pages: a query reads each page about once, and the OS caches the file anyway."""
 _WRITE_CACHE = -131072
@@ -277,13 +277,14 @@ class _PathsBack:
 
 
 class _ReadLeaves:
-    """The leaf calls `EmbeddedStore.reach` kept lean, by performer, and their records read on demand."""
+    """The leaf calls `EmbeddedStore.reach` kept lean, by the node before each, their records read on
+    demand."""
 
     def __init__(self, store: EmbeddedStore) -> None:
         self.store, self.by = store, dict[str, list[Leaf]]()
 
-    def of(self, performer: str) -> list[Leaf]:
-        return self.by.get(performer, [])
+    def of(self, node: str) -> list[Leaf]:
+        return self.by.get(node, [])
 
     def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         nodes: dict[str, dict[str, Any]] = {}
@@ -297,8 +298,8 @@ class _ReadLeaves:
                     d = orjson.loads(props)
                     kept = {k: d[k] for k in READ_BY_REACH if k in d}
                     nodes[node_id] = {"label": "APICall", "id": node_id, **kept}
-                for node_id, props in self.store.db.execute(_PERFORMED_INTO.format(marks=marks), chunk):
-                    edges[node_id] = {"type": "PERFORMED", **orjson.loads(props)}
+                for node_id, t, props in self.store.db.execute(_PATH_INTO.format(marks=marks), chunk):
+                    edges[node_id] = {"type": t, **orjson.loads(props)}
         except sqlite3.Error as exc:
             raise StoreError(self.store._explain(exc)) from exc
         return {leaf.id: (nodes[leaf.id], edges[leaf.id]) for leaf in leaves}
@@ -1010,11 +1011,7 @@ class EmbeddedStore:
         frontier = sorted(set(_starts(g, principal)) | set(_starts(g, principal, users_first=False)))
         reached = set(frontier)
         while frontier:
-            found = []  # each node's edges in type order, PERFORMED (last) read in bulk
-            for key in frontier:
-                calls = key.startswith("APICall:")
-                found += self._add_out_edges(g, key, *(TRACE_PATH_TYPES if calls else _NOT_PERFORMED))
-            found += self._add_performed(g, [k for k in frontier if not k.startswith("APICall:")], leaves)
+            found = self._add_out_bulk(g, frontier, leaves)
             frontier = sorted(set(found) - reached)
             reached.update(frontier)
         expanded: set[str] = set()
@@ -1022,30 +1019,32 @@ class EmbeddedStore:
             self._add_paths_back(g, key, expanded)
         return g, leaves
 
-    def _add_performed(self, g: nx.MultiDiGraph, performers: list[str], leaves: _ReadLeaves) -> list[str]:
-        """The performers' PERFORMED edges, a few statements per thousand performers: leaf calls go to
-        `leaves`, every other target into `g` with its edge (returned, to be read on from)."""
+    def _add_out_bulk(self, g: nx.MultiDiGraph, keys: list[str], leaves: _ReadLeaves) -> list[str]:
+        """The nodes' trace-path edges, a few statements per thousand nodes: leaf calls go to `leaves`,
+        every other target into `g` with its edge, in the whole graph's order (returned, to read on)."""
         found: list[str] = []
         by_label: dict[str, list[str]] = {}
-        accounts: dict[Any, Any] = {}
-        for key in performers:
+        shared: dict[Any, Any] = {}  # one string per account and edge type
+        for key in keys:
             label, _, node_id = key.partition(":")
             by_label.setdefault(label, []).append(node_id)
         for label, ids in sorted(by_label.items()):
             for chunk in _chunks(sorted(ids)):
-                sql = _PERFORMED.format(marks=",".join("?" * len(chunk)))
-                for src, dst_label, dst, props, time, account, event_id, inner in self.db.execute(
+                sql = _PATH_OUT.format(marks=",".join("?" * len(chunk)))
+                for src, t, dst_label, dst, props, time, account, event_id, inner in self.db.execute(
                     sql, (label, *chunk)
                 ):
                     src_key = f"{label}:{src}"
-                    if not inner:  # an APICall: its id, and one string per account
-                        leaf = Leaf(dst, time, accounts.setdefault(account, account), event_id)
+                    if not inner:
+                        leaf = Leaf(
+                            dst, time, shared.setdefault(account, account), event_id, shared.setdefault(t, t)
+                        )
                         leaves.by.setdefault(src_key, []).append(leaf)
                         continue
                     dst_key = f"{dst_label}:{dst}"
                     if dst_key not in g:
                         self._add_node(g, dst_key)
-                    g.add_edge(src_key, dst_key, key="PERFORMED", type="PERFORMED", **orjson.loads(props))
+                    g.add_edge(src_key, dst_key, key=t, type=t, **orjson.loads(props))
                     found.append(dst_key)
         return found
 
