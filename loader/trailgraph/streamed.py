@@ -63,6 +63,9 @@ READ_BY_REACH = (
 """The node properties `activity` and `timeline` read (their starts, rows and node maps): a store keeps
 no other of the nodes it reads for them (a call's linking fields and details are most of its record)."""
 
+EDGES_READ_BY_REACH = ("via", "rule", "confidence", "evidence")
+"""The edge properties they read (besides the type): how each step was linked, for the `rels` column."""
+
 Entry = tuple[Any, ...]
 """(sort key, ..., the leaf or None): what a long answer holds of a row until the row is written."""
 

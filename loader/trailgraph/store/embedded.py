@@ -40,7 +40,7 @@ from trailgraph.facts import EdgeKey, GraphBatch, NodeRef, Props, trim_oldest
 from trailgraph.link import LinkFacts, decided_groups, link
 from trailgraph.schema import DERIVED_TYPES, EDGE_TYPES, NODES, TRACE_PATH_TYPES
 from trailgraph.store.base import Row, StoreError
-from trailgraph.streamed import NO_LEAVES, READ_BY_REACH, Leaf
+from trailgraph.streamed import EDGES_READ_BY_REACH, NO_LEAVES, READ_BY_REACH, Leaf
 from trailgraph.vouching import EVERY_HOUR, PRINCIPAL_GROUP, caller_key, issued_keys, wanted_hours
 
 if TYPE_CHECKING:
@@ -247,6 +247,14 @@ _HOUR_LOOKUPS = 2
 """`PRAGMA user_version` from which the store has callerHour and issuedHour lookups (vouching.py)."""
 _KEPT_CALLS = 3
 """`PRAGMA user_version` from which every session keeps its calls (`attribution.kept_calls`)."""
+
+
+def _edge_props(g: nx.MultiDiGraph, props: str) -> dict[str, Any]:
+    """An edge's properties as `g` keeps them: only those its queries read, if it names them."""
+    found: dict[str, Any] = orjson.loads(props)
+    if "edges_only" in g.graph:
+        return {k: found[k] for k in g.graph["edges_only"] if k in found}
+    return found
 
 
 def _dumps(props: dict[str, Any]) -> str:
@@ -746,7 +754,7 @@ class EmbeddedStore:
             src = f"{sl}:{s}"
             if src not in g:
                 self._add_node(g, src)
-            g.add_edge(src, key, key=t, type=t, **orjson.loads(props))
+            g.add_edge(src, key, key=t, type=t, **_edge_props(g, props))
 
     def trace_graph(self, event_id: str, limit: int = 40) -> nx.MultiDiGraph:
         """The part of the graph `trace` reads for this event id: its calls and their paths back."""
@@ -967,7 +975,7 @@ class EmbeddedStore:
             if other_key not in g:
                 self._add_node(g, other_key)
             src, dst = (other_key, key) if incoming else (key, other_key)
-            g.add_edge(src, dst, key=t, type=t, **orjson.loads(props))
+            g.add_edge(src, dst, key=t, type=t, **_edge_props(g, props))
             found.append(other_key)
         return found
 
@@ -1005,7 +1013,7 @@ class EmbeddedStore:
         (`streamed.Leaf`) and read a chunk at a time as rows are written. It grows with the answer."""
         from trailgraph.twins import _starts
 
-        g = nx.MultiDiGraph(only=READ_BY_REACH)
+        g = nx.MultiDiGraph(only=READ_BY_REACH, edges_only=EDGES_READ_BY_REACH)
         leaves = _ReadLeaves(self)
         self._add_starts(g, principal)
         frontier = sorted(set(_starts(g, principal)) | set(_starts(g, principal, users_first=False)))
@@ -1044,7 +1052,7 @@ class EmbeddedStore:
                     dst_key = f"{dst_label}:{dst}"
                     if dst_key not in g:
                         self._add_node(g, dst_key)
-                    g.add_edge(src_key, dst_key, key=t, type=t, **orjson.loads(props))
+                    g.add_edge(src_key, dst_key, key=t, type=t, **_edge_props(g, props))
                     found.append(dst_key)
         return found
 
