@@ -23,10 +23,13 @@ class _Counted:
         self.reads.append(len(leaves))
         return {leaf.id: ({"id": leaf.id}, {"type": "PERFORMED"}) for leaf in leaves}
 
+    def performed(self, node: str) -> list[tuple[Any, Any]]:
+        return []
+
 
 def _entries(n: int) -> list[Entry]:
     """Every third entry is a graph node's (no leaf), the others leaves."""
-    return [(i, None if i % 3 == 0 else Leaf(f"c{i}", f"t{i}", "1", f"e{i}", "PERFORMED")) for i in range(n)]
+    return [(i, None if i % 3 == 0 else Leaf(f"c{i}", f"t{i}", "1", "PERFORMED")) for i in range(n)]
 
 
 def test_leaf_records_are_read_a_chunk_at_a_time_as_rows_are_taken() -> None:

@@ -24,7 +24,6 @@ class Leaf(NamedTuple):
     id: str
     time: Any
     account: Any
-    event_id: Any
     etype: str
     """The trace-path edge into it: PERFORMED (from its performer), or COPIED_TO (from the call copied)."""
 
@@ -42,6 +41,11 @@ class LeafCalls(Protocol):
         """Each leaf's node (properties, `label`, `id`) and the edge into it (properties, `type`), by id."""
         ...
 
+    def performed(self, node: str) -> list[tuple[Any, Any]]:
+        """(eventTime, eventId) of the leaf calls the node PERFORMED (calls also in the graph may be
+        among them): a session row without other evidence names its first call."""
+        ...
+
 
 class _NoLeaves:
     """The whole graph holds every call as a node: nothing is left out of it."""
@@ -51,6 +55,9 @@ class _NoLeaves:
 
     def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         return {}
+
+    def performed(self, node: str) -> list[tuple[Any, Any]]:
+        return []
 
 
 NO_LEAVES: LeafCalls = _NoLeaves()

@@ -317,7 +317,7 @@ def _first_call(g: nx.MultiDiGraph, key: str, leaves: LeafCalls) -> Any:
     """`COLLECT { MATCH (n)-[:PERFORMED]->(x:APICall) RETURN x.eventId ORDER BY x.eventTime, x.eventId
     LIMIT 1 }[0]`: the eventId of the earliest call a session made."""
     made = [(g.nodes[c].get("eventTime"), g.nodes[c].get("eventId")) for c in _made(g, key)]
-    made += [(leaf.time, leaf.event_id) for leaf in leaves.of(key) if leaf.etype == "PERFORMED"]
+    made += leaves.performed(key)
     return min(made, key=lambda c: (_asc(c[0]), _asc(c[1])))[1] if made else None
 
 

@@ -152,9 +152,14 @@ _PATH_INTO = (
     f"AND type IN ({_PATH_SQL})"
 )
 """The trace-path edge into each of these calls (the linker keeps one into each node)."""
+_PERFORMED_CALLS = (
+    "SELECT json_extract(n.props, '$.eventTime'), json_extract(n.props, '$.eventId') FROM edges e "
+    "JOIN nodes n ON n.label = 'APICall' AND n.id = e.dst "
+    "WHERE e.src_label = ? AND e.src = ? AND e.type = 'PERFORMED' AND e.dst_label = 'APICall'"
+)
 _PATH_OUT = f"""
 SELECT e.src, e.type, e.dst_label, e.dst, e.props, json_extract(n.props, '$.eventTime'),
-       json_extract(n.props, '$.account'), json_extract(n.props, '$.eventId'),
+       json_extract(n.props, '$.account'),
        n.id IS NULL
        OR EXISTS (SELECT 1 FROM edges o WHERE o.src_label = 'APICall' AND o.src = e.dst
                   AND o.type IN ({_PATH_SQL}))
@@ -162,7 +167,7 @@ FROM edges e LEFT JOIN nodes n ON e.dst_label = 'APICall' AND n.label = 'APICall
 WHERE e.src_label = ? AND e.src IN ({{marks}}) AND e.type IN ({_PATH_SQL})
 ORDER BY e.src, e.type, e.dst_label, e.dst
 """
-"""Nodes' trace-path edges, each target's time, account and eventId, and whether it is inner: not a leaf
+"""Nodes' trace-path edges, each target's time and account, and whether it is inner: not a leaf
 call (it is no call with a record, or a trace-path edge leaves it). No other trace-path edge enters a
 call one enters: the linker keeps one into each node (twins.path_in_edge)."""
 _READ_CACHE = -16384
@@ -293,6 +298,13 @@ class _ReadLeaves:
 
     def of(self, node: str) -> list[Leaf]:
         return self.by.get(node, [])
+
+    def performed(self, node: str) -> list[tuple[Any, Any]]:
+        label, _, node_id = node.partition(":")
+        try:
+            return list(self.store.db.execute(_PERFORMED_CALLS, (label, node_id)))
+        except sqlite3.Error as exc:
+            raise StoreError(self.store._explain(exc)) from exc
 
     def read(self, leaves: list[Leaf]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         nodes: dict[str, dict[str, Any]] = {}
@@ -1039,14 +1051,12 @@ class EmbeddedStore:
         for label, ids in sorted(by_label.items()):
             for chunk in _chunks(sorted(ids)):
                 sql = _PATH_OUT.format(marks=",".join("?" * len(chunk)))
-                for src, t, dst_label, dst, props, time, account, event_id, inner in self.db.execute(
+                for src, t, dst_label, dst, props, time, account, inner in self.db.execute(
                     sql, (label, *chunk)
                 ):
                     src_key = f"{label}:{src}"
                     if not inner:
-                        leaf = Leaf(
-                            dst, time, shared.setdefault(account, account), event_id, shared.setdefault(t, t)
-                        )
+                        leaf = Leaf(dst, time, shared.setdefault(account, account), shared.setdefault(t, t))
                         leaves.by.setdefault(src_key, []).append(leaf)
                         continue
                     dst_key = f"{dst_label}:{dst}"
