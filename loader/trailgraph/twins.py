@@ -746,6 +746,17 @@ def gap_rows(members: Iterable[GapMember], params: dict[str, Any]) -> list[Row]:
     return rows
 
 
+_CALL_FIELDS = (
+    *("eventName", "eventSource", "account", "region", "sourceIPAddress", "userAgent", "errorCode"),
+    *("readOnly", "accessKeyId"),
+)
+
+
+def _call_fields(c: dict[str, Any]) -> dict[str, Any]:
+    """The call's own columns of timeline.cypher and find.cypher, in their order."""
+    return {k: c.get(k) for k in _CALL_FIELDS}
+
+
 def timeline(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_LEAVES) -> Rows:
     """Sorted from lean entries; a leaf call's paths back are the node's before it, one edge longer."""
     calls: set[str] = set()
@@ -782,15 +793,7 @@ def timeline(g: nx.MultiDiGraph, params: dict[str, Any], leaves: LeafCalls = NO_
             "time": c.get("eventTime"),
             "callId": c["id"],
             "eventId": c.get("eventId"),
-            "eventName": c.get("eventName"),
-            "eventSource": c.get("eventSource"),
-            "account": c.get("account"),
-            "region": c.get("region"),
-            "sourceIPAddress": c.get("sourceIPAddress"),
-            "userAgent": c.get("userAgent"),
-            "errorCode": c.get("errorCode"),
-            "readOnly": c.get("readOnly"),
-            "accessKeyId": c.get("accessKeyId"),
+            **_call_fields(c),
             "actor": display_name(actor) if actor else None,
             "sessionId": session.get("id"),
             "sessionName": session.get("name"),
@@ -855,15 +858,7 @@ def find(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
                 {
                     "eventId": c.get("eventId"),
                     "time": c.get("eventTime"),
-                    "eventName": c.get("eventName"),
-                    "eventSource": c.get("eventSource"),
-                    "account": c.get("account"),
-                    "region": c.get("region"),
-                    "sourceIPAddress": c.get("sourceIPAddress"),
-                    "userAgent": c.get("userAgent"),
-                    "errorCode": c.get("errorCode"),
-                    "readOnly": c.get("readOnly"),
-                    "accessKeyId": c.get("accessKeyId"),
+                    **_call_fields(c),
                     "actor": display_name(principals[-1]) if principals else None,
                     **_origin_columns(g, keys[0]),
                     "callId": c["id"],
