@@ -221,15 +221,25 @@ def iter_s3_blobs(
     Arguments are checked now (SourceError); AWS failures surface while iterating: SourceError when the
     bucket cannot be listed at all, a Problem for one folder or object that cannot be read.
     """
-    if workers < 1:
-        raise SourceError(f"--workers must be at least 1, not {workers}")
-    bucket, prefix = split_s3_url(url)
-    client = session.client("s3", endpoint_url=endpoint_url, config=aws_config(workers))
-    lister = _Lister(client, bucket)
-    if prefix.endswith((".json", ".json.gz")):
+    lister, prefix = _open(url, session, endpoint_url, workers)
+    if _names_one_object(prefix):
         return _one(lister, prefix)
     keys = _keys(lister, url, since, until, accounts, regions, workers, on_listed)
     return _download(lister, keys, workers)
+
+
+def _open(url: str, session: boto3.Session, endpoint_url: str | None, workers: int) -> tuple[_Lister, str]:
+    """The bucket's lister (a client sized for `workers`) and the URL's prefix."""
+    if workers < 1:
+        raise SourceError(f"--workers must be at least 1, not {workers}")
+    bucket, prefix = split_s3_url(url)
+    return _Lister(
+        session.client("s3", endpoint_url=endpoint_url, config=aws_config(workers)), bucket
+    ), prefix
+
+
+def _names_one_object(prefix: str) -> bool:
+    return prefix.endswith((".json", ".json.gz"))
 
 
 def _keys(
@@ -266,10 +276,9 @@ def list_s3_objects(
 ) -> Iterator[str | Problem]:
     """The `s3://bucket/key` names `iter_s3_blobs` would download, in the same order, without
     downloading them (the Spark path reads each object on an executor with `get_s3_object`)."""
-    bucket, prefix = split_s3_url(url)
-    if prefix.endswith((".json", ".json.gz")):
+    lister, prefix = _open(url, session, endpoint_url, workers)
+    if _names_one_object(prefix):
         return iter([url])
-    lister = _Lister(session.client("s3", endpoint_url=endpoint_url, config=aws_config(workers)), bucket)
     keys = _keys(lister, url, since, until, accounts, regions, workers, None)
     return (k if isinstance(k, Problem) else lister.where(k) for k in keys)
 
