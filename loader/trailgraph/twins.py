@@ -209,7 +209,7 @@ def rel_map(rel: dict[str, Any]) -> dict[str, Any]:
 
 
 _LeafStep = tuple[str, dict[str, Any], dict[str, Any]] | None
-"""A leaf call ending a row's path: its key, node and PERFORMED edge (streamed.Leaf, as read)."""
+"""A leaf call ending a row's path: its key, node and the edge into it (streamed.Leaf, as read)."""
 
 
 _KEPT_MAPS = 10_000

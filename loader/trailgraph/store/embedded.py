@@ -1018,11 +1018,12 @@ class EmbeddedStore:
             ):
                 g.add_edge(access_key, f"{dst_label}:{dst}", key="KEY_OF", type="KEY_OF")
 
-    def reach(self, principal: str) -> tuple[nx.MultiDiGraph, _ReadLeaves]:
+    def reach(self, principal: str, paths_back: bool) -> tuple[nx.MultiDiGraph, _ReadLeaves]:
         """What `activity` and `timeline` read: the principal's start nodes, everything reachable forward
         from them on the trace path (off the edges' source index, in the order the whole graph holds
-        it) and the paths back from what was reached, except the leaf calls, which are kept lean
-        (`streamed.Leaf`) and read a chunk at a time as rows are written. It grows with the answer."""
+        it) and, for `timeline` (`paths_back`), the paths back from what was reached; the leaf calls are
+        kept lean (`streamed.Leaf`) and read a chunk at a time as rows are written. It grows with the
+        answer."""
         from trailgraph.twins import _starts
 
         g = nx.MultiDiGraph(only=READ_BY_REACH, edges_only=EDGES_READ_BY_REACH)
@@ -1035,7 +1036,9 @@ class EmbeddedStore:
             frontier = sorted(set(found) - reached)
             reached.update(frontier)
         expanded: set[str] = set()
-        for key in sorted({k for k in reached if k.startswith("APICall:")} | set(leaves.by)):
+        for key in (
+            sorted({k for k in reached if k.startswith("APICall:")} | set(leaves.by)) if paths_back else []
+        ):
             self._add_paths_back(g, key, expanded)
         return g, leaves
 
@@ -1297,7 +1300,10 @@ class EmbeddedStore:
         try:
             if query in ("activity", "timeline"):
                 principal = params.get("principal")
-                g, leaves = self.reach(principal) if isinstance(principal, str) else (nx.MultiDiGraph(), None)
+                back = query == "timeline"  # activity only walks forward
+                g, leaves = (
+                    self.reach(principal, back) if isinstance(principal, str) else (nx.MultiDiGraph(), None)
+                )
                 return (activity if query == "activity" else timeline)(g, params, leaves or NO_LEAVES)
             if query == "gaps":
                 return gap_rows(self.gap_members(), params)
