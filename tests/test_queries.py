@@ -26,7 +26,7 @@ from trailgraph.store.base import GraphStore
 from trailgraph.store.embedded import EmbeddedStore
 from trailgraph.store.neo4j import Neo4jStore
 from trailgraph.streamed import CHUNK
-from trailgraph.twins import TWINS, run_twin
+from trailgraph.twins import TWINS, GapMember, KeptCalls, gap_rows, run_twin
 
 CORPUS_DIRS = sorted(p.name for p in CORPORA.iterdir() if p.is_dir())
 BOB = "arn:aws:iam::203016562928:user/bob@example.com"
@@ -241,6 +241,21 @@ def test_chains_gaps_and_map_of_an_organisation_read_by_parts_answer_as_the_whol
     assert max(r["sessions"] for r in embedded_store.run("map", {**windows[0], "account": None})) > 20
     assert embedded_store.run("gaps", {**windows[0], "account": None})
     assert len(embedded_store.run("chains", {**CHAINS_ALL, **windows[0]})) > 40
+    # `gaps` with no window counted sessions by their kept calls, found copies of them, and read the
+    # calls of some (those that could hold an example) but not all
+    kept = [x for *_d, x, _t, _e in embedded_store.gap_members(NO_WINDOW) if isinstance(x, KeptCalls)]
+    assert kept and embedded_store._copies([k.session for k in kept])
+    sessions_read: list[str] = []
+    calls_of = embedded_store.session_calls
+
+    def reading(session: str) -> list[tuple[Any, Any]]:
+        sessions_read.append(session)
+        return calls_of(session)
+
+    embedded_store.session_calls = reading  # type: ignore[method-assign]
+    params = {**NO_WINDOW, "account": None}
+    assert embedded_store.run("gaps", params) == run_twin(g, "gaps", params)
+    assert 0 < len(sessions_read) < len(kept)
 
 
 @pytest.mark.neo4j
@@ -546,3 +561,38 @@ def test_leaf_calls_read_in_chunks_answer_as_the_whole_graph(
     assert s3["eventId"] == "e-many-000"
     timeline = embedded_store.run("timeline", {"principal": ann, **NO_WINDOW})
     assert [r["callId"] for r in timeline][:4] == ["x", "leaf", "copy", "orig"]  # one second: by callId
+
+
+def test_gap_rows_count_kept_calls_as_their_calls_and_read_them_only_for_examples() -> None:
+    """A session's kept calls (count, first and last time) stand for its calls: the row equals the one
+    its calls give, and its calls are read only when its first call could be among the five earliest
+    (a first equal to the fifth's time is read: its eventId may sort first)."""
+    dead: dict[str, Any] = {"label": "AccountPrincipal", "id": "111111111111", "account": "111111111111"}
+    key = "AccountPrincipal:111111111111"
+    at = "2024-01-01T00:00:{:02d}Z".format
+    calls: dict[str, list[tuple[Any, Any]]] = {
+        "Session:a": [(at(5), "a1"), (at(9), "a2")],
+        "Session:b": [(at(1), "b1"), (at(2), "b2"), (None, "b3")],
+        "Session:c": [(at(4), "c0"), (at(30), "c1")],
+        "Session:d": [(at(31), "d1")],
+    }
+    own: list[GapMember] = [
+        (key, dead, f"APICall:{e}", t, e) for t, e in ((at(3), "x1"), (at(4), "x2"), (at(4), "x3"))
+    ]
+    one_by_one = own + [(key, dead, f"APICall:{e}", t, e) for made in calls.values() for t, e in made]
+    kept = list(own)
+    for session, made in calls.items():
+        times = [t for t, _e in made if t is not None]
+        kept.append((key, dead, KeptCalls(session, len(made), min(times), max(times)), min(times), None))
+    read: list[str] = []
+
+    def calls_of(session: str) -> list[tuple[Any, Any]]:
+        read.append(session)
+        return calls[session]
+
+    expected = gap_rows(one_by_one, NO_WINDOW)
+    assert expected[0]["exampleCalls"] == ["b1", "b2", "x1", "c0", "x2"]
+    assert gap_rows(kept, NO_WINDOW, calls_of) == expected
+    # b is read (fewer than five known), then the fifth is x3 at 00:04: c (first at 00:04) is read and
+    # gives c0, a (00:05) and d are not
+    assert read == ["Session:b", "Session:c"]

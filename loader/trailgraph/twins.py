@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -664,9 +665,23 @@ def calls_of(g: nx.MultiDiGraph, principal: str) -> list[str]:
     return out
 
 
-GapMember = tuple[str, dict[str, Any], str, Any, Any]
-"""A session or call behind a dead end: (the dead end's key, its properties, the member's key, its time
-(eventTime, or a session's creationDate), its eventId)."""
+@dataclass(frozen=True)
+class KeptCalls:
+    """A session's own calls as it keeps them (`attribution.kept_calls`: how many, the first and last
+    time), standing in `gap_rows` for each of them when there is no window. Disjoint from every other
+    member (a call has one trace-path edge in, so one performer); their copies are members of their own.
+    A store reads them one by one (`gap_rows`' `read`) only if one may be among its group's examples."""
+
+    session: str
+    count: int
+    first: Any
+    last: Any
+
+
+GapMember = tuple[str, dict[str, Any], str | KeptCalls, Any, Any]
+"""A session or call behind a dead end: (the dead end's key, its properties, the member's key (or a
+session's `KeptCalls`), its time (eventTime, a session's creationDate, or the first kept call's time), its
+eventId)."""
 
 
 def gap_members(g: nx.MultiDiGraph) -> Iterator[GapMember]:
@@ -695,11 +710,16 @@ def gaps(g: nx.MultiDiGraph, params: dict[str, Any]) -> list[Row]:
     return gap_rows(gap_members(g), params)
 
 
-def gap_rows(members: Iterable[GapMember], params: dict[str, Any]) -> list[Row]:
-    """gaps.cypher's grouping, whoever read the members (the whole graph, or a store's indexed reads)."""
+def gap_rows(
+    members: Iterable[GapMember],
+    params: dict[str, Any],
+    read: Callable[[str], Iterable[tuple[Any, Any]]] = lambda _s: (),
+) -> list[Row]:
+    """gaps.cypher's grouping, whoever read the members (the whole graph, or a store's indexed reads).
+    `read` gives a session's calls as (eventTime, eventId), for `KeptCalls` members."""
     account = params.get("account")
     kinds: dict[str, tuple[Any, str, Any]] = {}
-    groups: dict[tuple[Any, str], dict[str, Any]] = {}
+    groups: dict[tuple[Any, str], _GapGroup] = {}
     for dead, o, x, time, event_id in members:
         if not in_window(time, params):
             continue
@@ -708,42 +728,60 @@ def gap_rows(members: Iterable[GapMember], params: dict[str, Any]) -> list[Row]:
         missing, reason, name = kinds[dead]
         if account is not None and missing != account:
             continue
-        group = groups.get((missing, reason))
-        if group is None:
-            group = groups[missing, reason] = {
-                "deadEnds": set(),
-                "calls": set(),
-                "sessions": set(),
-                "times": [],
-                "callAt": {},
-                "deadAt": {},
-            }
-        group["deadEnds"].add(dead)
-        if x.startswith("APICall:"):
-            group["calls"].add(x)
+        group = groups.setdefault((missing, reason), _GapGroup())
+        group.dead_ends.add(dead)
+        if isinstance(x, KeptCalls):
+            group.kept.append(x)
+            group.times += [t for t in (x.first, x.last) if t is not None]
+        elif x.startswith("APICall:"):
+            group.calls.add(x)
             if time is not None:
-                group["times"].append(time)
+                group.times.append(time)
         else:
-            group["sessions"].add(x)
-        _seen_first(group["callAt"], event_id, time)
-        _seen_first(group["deadAt"], name, time)
+            group.sessions.add(x)
+        _seen_first(group.call_at, event_id, time)
+        _seen_first(group.dead_at, name, time)
     rows: list[Row] = [
         {
             "account": missing,
             "reason": reason,
-            "deadEnds": len(group["deadEnds"]),
-            "calls": len(group["calls"]),
-            "sessions": len(group["sessions"]),
-            "firstSeen": min(group["times"]) if group["times"] else None,
-            "lastSeen": max(group["times"]) if group["times"] else None,
-            "exampleCalls": _earliest(group["callAt"]),
-            "exampleDeadEnds": _earliest(group["deadAt"]),
+            "deadEnds": len(group.dead_ends),
+            "calls": len(group.calls) + sum(k.count for k in group.kept),
+            "sessions": len(group.sessions),
+            "firstSeen": min(group.times) if group.times else None,
+            "lastSeen": max(group.times) if group.times else None,
+            "exampleCalls": group.example_calls(read),
+            "exampleDeadEnds": _earliest(group.dead_at),
             "hint": _GAP_HINTS.get(reason, _SESSION_HINT),
         }
         for (missing, reason), group in groups.items()
     ]
     rows.sort(key=lambda r: (-r["calls"], -r["sessions"], _asc(r["account"]), r["reason"]))
     return rows
+
+
+class _GapGroup:
+    """One row of `gaps` as its members arrive."""
+
+    def __init__(self) -> None:
+        self.dead_ends: set[str] = set()
+        self.calls: set[str] = set()
+        self.sessions: set[str] = set()
+        self.kept: list[KeptCalls] = []
+        self.times: list[Any] = []
+        self.call_at: dict[Any, Any] = {}
+        self.dead_at: dict[Any, Any] = {}
+
+    def example_calls(self, read: Callable[[str], Iterable[tuple[Any, Any]]]) -> list[Any]:
+        """The five earliest calls, reading a kept session's calls only while its first could be among
+        them: none of its calls is earlier than its first."""
+        for kept in sorted(self.kept, key=lambda k: _asc(k.first)):
+            earliest = _earliest(self.call_at)
+            if len(earliest) == 5 and _asc(kept.first) > _asc(self.call_at[earliest[-1]]):
+                break
+            for time, event_id in read(kept.session):
+                _seen_first(self.call_at, event_id, time)
+        return _earliest(self.call_at)
 
 
 _CALL_FIELDS = (
@@ -897,7 +935,7 @@ def _min(values: Iterable[Any]) -> Any:
     return min(present) if present else None
 
 
-def _kept(value: Any) -> Any:
+def kept_text(value: Any) -> Any:
     """`CASE WHEN x <> '' THEN x END`: a gap kept as "" (none) reads as null."""
     return value if isinstance(value, str) and value != "" else None
 
@@ -924,7 +962,7 @@ def call_span(sd: dict[str, Any], times: Iterable[Any], params: dict[str, Any]) 
     when there is no window (`times` is then not read), else (or for a session loaded before sessions
     kept their calls) its calls' eventTimes in the window."""
     if not counts_calls(sd, params):
-        return sd.get("callCount"), _kept(sd.get("firstCall")), _kept(sd.get("lastCall"))
+        return sd.get("callCount"), kept_text(sd.get("firstCall")), kept_text(sd.get("lastCall"))
     inside = [t for t in times if in_window(t, params)]
     present = [t for t in inside if t is not None]
     return len(inside), _min(present), _max(present)
@@ -1004,7 +1042,11 @@ def map_rows(members: Iterable[MapMember], params: dict[str, Any]) -> list[Row]:
             "firstCall": first_call, "lastCall": last_call, "console": sd.get("console") is True,
             "mfa": sd.get("mfa") is True, "depth": sd.get("depth"), "issuedBy": issued_by,
         }  # fmt: skip
-        origin_id, gap, why = sd.get("originId"), _kept(sd.get("gapAccount")), _kept(sd.get("gapReason"))
+        origin_id, gap, why = (
+            sd.get("originId"),
+            kept_text(sd.get("gapAccount")),
+            kept_text(sd.get("gapReason")),
+        )
         for name in origins:
             group = (
                 d["id"], d.get("name"), d.get("account"), from_role, sd.get("originLabel"), origin_id,

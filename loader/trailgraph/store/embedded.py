@@ -29,6 +29,7 @@ import networkx as nx
 import orjson
 
 from trailgraph.attribution import (
+    CALLS,
     MAX_DEPTH,
     add_calls,
     attribute_levels,
@@ -152,6 +153,46 @@ _PATH_INTO = (
     f"AND type IN ({_PATH_SQL})"
 )
 """The trace-path edge into each of these calls (the linker keeps one into each node)."""
+_MAP_SESSIONS = """
+SELECT s.id, s.props, CASE WHEN bn.id IS NOT NULL THEN b.src_label || ':' || b.src END
+FROM nodes s
+LEFT JOIN edges b ON b.dst_label = 'Session' AND b.dst = s.id AND b.type = 'BEHIND'
+LEFT JOIN nodes bn ON bn.label = b.src_label AND bn.id = b.src
+WHERE s.label = 'Session' AND s.id IN ({marks})
+ORDER BY s.id, b.src_label, b.src
+"""
+_ISSUING = """
+SELECT i.dst, min(json_extract(c.props, '$.eventId')), min((
+  SELECT min(o.dst) FROM (
+    SELECT i.src AS call
+    UNION ALL
+    SELECT x.src FROM edges x CROSS JOIN nodes xc ON xc.label = 'APICall' AND xc.id = x.src
+    WHERE x.dst_label = 'APICall' AND x.dst = i.src AND x.type = 'COPIED_TO' AND x.src_label = 'APICall'
+  ) m
+  CROSS JOIN edges p ON p.dst_label = 'APICall' AND p.dst = m.call AND p.type = 'PERFORMED'
+    AND p.src_label = 'Session'
+  CROSS JOIN nodes ps ON ps.label = 'Session' AND ps.id = p.src
+  CROSS JOIN edges o ON o.src_label = 'Session' AND o.src = p.src AND o.type = 'SESSION_OF'
+    AND o.dst_label = 'Role'
+  CROSS JOIN nodes r ON r.label = 'Role' AND r.id = o.dst))
+FROM edges i CROSS JOIN nodes c ON c.label = 'APICall' AND c.id = i.src
+WHERE i.dst_label = 'Session' AND i.dst IN ({marks}) AND i.type = 'ISSUED' AND i.src_label = 'APICall'
+GROUP BY i.dst
+"""
+"""`map`'s reading of these sessions, a row per origin they keep (BEHIND; one, null-named, if none):
+the session, the least eventId of the calls that issued it (ISSUED), and the least role of the sessions
+that made those calls or their cross-account originals (PERFORMED, COPIED_TO, SESSION_OF): the twin's
+`_issuing`, in one statement instead of a round trip per step."""
+_COPIES = """
+SELECT p.src, c.dst, json_extract(n.props, '$.eventTime'), json_extract(n.props, '$.eventId')
+FROM edges p
+CROSS JOIN nodes m ON m.label = 'APICall' AND m.id = p.dst
+CROSS JOIN edges c ON c.src_label = 'APICall' AND c.src = p.dst AND c.type = 'COPIED_TO'
+  AND c.dst_label = 'APICall'
+CROSS JOIN nodes n ON n.label = 'APICall' AND n.id = c.dst
+WHERE p.src_label = 'Session' AND p.src IN ({marks}) AND p.type = 'PERFORMED' AND p.dst_label = 'APICall'
+ORDER BY p.src, c.dst
+"""
 _PERFORMED_CALLS = (
     "SELECT json_extract(n.props, '$.eventTime'), json_extract(n.props, '$.eventId') FROM edges e "
     "JOIN nodes n ON n.label = 'APICall' AND n.id = e.dst "
@@ -932,33 +973,24 @@ class EmbeddedStore:
             )
             for chunk in _chunks(sorted({s for s, *_ in sessions})):
                 ids = [k.partition(":")[2] for k in chunk]
-                props = self._select(_NODES.format(label="Session"), ids)
-                counted = [f"Session:{sd['id']}" for sd in props if counts_calls(sd, params)]
+                marks = ",".join("?" * len(ids))
+                rows = self.db.execute(_MAP_SESSIONS.format(marks=marks), ids).fetchall()
+                issuing = {i: rest for i, *rest in self.db.execute(_ISSUING.format(marks=marks), ids)}
+                props = {i: {"id": i, **orjson.loads(text)} for i, text, _o in rows}
+                counted = [f"Session:{i}" for i, sd in props.items() if counts_calls(sd, params)]
                 calls = self._ends(counted, "PERFORMED", False, "APICall", ("eventTime",))
-                behind = self._ends(chunk, "BEHIND", True)
-                issued = self._ends(chunk, "ISSUED", True, "APICall", ("eventId",))
-                made = [c for rows in issued.values() for c, _e in rows]
-                copies = self._ends(made, "COPIED_TO", True, "APICall")
-                makers = self._ends(
-                    [*made, *(c for rows in copies.values() for (c,) in rows)], "PERFORMED", True, "Session"
-                )
-                of = self._ends([m for rows in makers.values() for (m,) in rows], "SESSION_OF", False, "Role")
-                for o in {o for rows in behind.values() for (o,) in rows} - names.keys():
-                    names[o] = self._display(o)
-                for sd in props:
-                    key = f"Session:{sd['id']}"
-                    event_ids, from_roles = [], []
-                    for call, event_id in issued.get(key, []):
-                        event_ids.append(event_id)
-                        for made_by in [call, *(c for (c,) in copies.get(call, []))]:
-                            for (prev,) in makers.get(made_by, []):
-                                from_roles += [r.partition(":")[2] for (r,) in of.get(prev, [])]
-                    span = call_span(sd, (t for _c, t in calls.get(key, [])), params)
-                    origins = [names[o] for (o,) in behind.get(key, [])] or [None]
-                    issued_by, from_role = (
-                        min((v for v in vs if v is not None), default=None) for vs in (event_ids, from_roles)
-                    )
-                    yield role, {"label": "Session", **sd}, span, issued_by, from_role, origins
+                origins: dict[str, list[str]] = {}
+                for session_id, _text, origin in rows:
+                    kept = origins.setdefault(session_id, [])
+                    if origin is not None:
+                        kept.append(origin)
+                        if origin not in names:
+                            names[origin] = self._display(origin)
+                for session_id, sd in props.items():
+                    span = call_span(sd, (t for _c, t in calls.get(f"Session:{session_id}", [])), params)
+                    named = [names[o] for o in origins[session_id]] or [None]
+                    issued_by, from_role = issuing.get(session_id, (None, None))
+                    yield role, {"label": "Session", **sd}, span, issued_by, from_role, named
 
     def _display(self, key: str) -> Any:
         """A principal's name in rows (twins' `display_name`), read off its node."""
@@ -1069,11 +1101,15 @@ class EmbeddedStore:
                     found.append(dst_key)
         return found
 
-    def gap_members(self) -> Iterator[GapMember]:
+    def gap_members(self, params: dict[str, Any]) -> Iterator[GapMember]:
         """What `gaps` groups (twins' `gap_members`), read without a graph: the dead ends (cross-account
         callers, unknown callers, sessions of kept depth 0, off the label and depth indexes), the
         sessions behind each (BEHIND), their calls and the calls' copies, with a time and event id
-        each, a few hundred dead ends at a time. It grows with what the gaps hide, not with the store."""
+        each, a few hundred dead ends at a time. With no window, a session's calls are what it keeps
+        (`KeptCalls`), and its copies are found on the edge indexes alone: no call is read. The time
+        grows with the dead ends and sessions behind them (and, in a window, their calls)."""
+        from trailgraph.twins import KeptCalls, kept_text, windowless
+
         q = "SELECT label, id, props FROM nodes WHERE "
         dead = {
             f"{label}:{node_id}": {"label": label, "id": node_id, **orjson.loads(props)}
@@ -1085,22 +1121,59 @@ class EmbeddedStore:
         }
         ends = sorted(k for k, o in dead.items() if o["label"] != "Session" or o.get("complete") is False)
         for chunk in _chunks(ends):
-            behind = self._lean_out(chunk, "BEHIND", "Session", "creationDate")
-            principals = [*chunk, *(s for rows in behind.values() for s, _at, _e, _g in rows)]
-            performed = self._lean_out(principals, "PERFORMED", "APICall", "eventTime")
+            behind = self._ends(chunk, "BEHIND", False, "Session", ("creationDate", *CALLS))
+            principals = [
+                *((key, dead[key].get("creationDate"), *(dead[key].get(k) for k in CALLS)) for key in chunk),
+                *(row for rows in behind.values() for row in rows),
+            ]
+            kept = {
+                key: KeptCalls(key, count, kept_text(first), kept_text(last))
+                for key, _at, count, first, last in principals
+                if windowless(params) and key.startswith("Session:") and isinstance(count, int)
+            }
+            performed = self._lean_out(
+                [p for p, *_ in principals if p not in kept], "PERFORMED", "APICall", "eventTime"
+            )
             # the linker copies only calls of a sharedEventID group (link._link_copies)
             shared = [c for rows in performed.values() for c, _at, _e, group in rows if group is not None]
             copied = self._lean_out(shared, "COPIED_TO", "APICall", "eventTime")
+            copies_of_kept = self._copies(list(kept))
             for key in chunk:
                 o = dead[key]
-                sessions = [(key, o.get("creationDate")), *((s, at) for s, at, _e, _g in behind.get(key, []))]
+                sessions = [(key, o.get("creationDate")), *((s, at) for s, at, *_ in behind.get(key, []))]
                 for s, at in sessions:
                     if s.startswith("Session:"):
                         yield key, o, s, at, None
+                    if s in kept:
+                        if kept[s].count:
+                            yield key, o, kept[s], kept[s].first, None
+                        for c, t, e in copies_of_kept.get(s, []):
+                            yield key, o, c, t, e
+                        continue
                     for call, time, event_id, _group in performed.get(s, []):
                         yield key, o, call, time, event_id
                         for c, t, e, _g in copied.get(call, []):
                             yield key, o, c, t, e
+
+    def _copies(self, sessions: list[str]) -> dict[str, list[tuple[Any, ...]]]:
+        """The copies of these sessions' calls (PERFORMED, then COPIED_TO), found on the edge indexes:
+        session -> [(the copy's key, its eventTime, its eventId)]. Only the copies' records are read."""
+        found: dict[str, list[tuple[Any, ...]]] = {}
+        for chunk in _chunks([k.partition(":")[2] for k in sessions]):
+            for session, copy, time, event_id in self.db.execute(
+                _COPIES.format(marks=",".join("?" * len(chunk))), chunk
+            ):
+                found.setdefault(f"Session:{session}", []).append((f"APICall:{copy}", time, event_id))
+        return found
+
+    def session_calls(self, session: str) -> list[tuple[Any, Any]]:
+        """A session's calls as (eventTime, eventId): `gap_rows`' `read`."""
+        return [
+            (t, e)
+            for _c, t, e, _g in self._lean_out([session], "PERFORMED", "APICall", "eventTime").get(
+                session, []
+            )
+        ]
 
     def _lean_out(
         self, sources: list[str], etype: str, label: str, time: str
@@ -1306,7 +1379,7 @@ class EmbeddedStore:
                 )
                 return (activity if query == "activity" else timeline)(g, params, leaves or NO_LEAVES)
             if query == "gaps":
-                return gap_rows(self.gap_members(), params)
+                return gap_rows(self.gap_members(params), params, self.session_calls)
             if query == "map":
                 return map_rows(self.map_members(params), params)
             return run_twin(self._part(query, params), query, params)
