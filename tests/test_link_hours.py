@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trailgraph.link import _vouched
-from trailgraph.vouching import WIDE_HOURS, alive_hours, hour_of
+from trailgraph.vouching import WIDE_HOURS, _strict_hour_of, alive_hours, hour_of
 
 T0 = datetime(2024, 2, 28, 22, 0, 0)
 FMT = "%Y-%m-%dT%H:%M:%SZ"
@@ -72,3 +72,44 @@ def test_long_or_unreadable_lifetimes_are_offered_everywhere() -> None:
     assert alive_hours(_issuance(began, (began + timedelta(hours=WIDE_HOURS + 2)).strftime(FMT))) is None
     assert alive_hours(_issuance(began, "Sep 17 2020")) is None
     assert hour_of("2024-02-29") is None
+
+
+_DIGITS = st.text("0123456789", min_size=1, max_size=4)
+
+
+@given(
+    parts=st.tuples(_DIGITS, _DIGITS, _DIGITS, _DIGITS, _DIGITS, _DIGITS),
+    seps=st.sampled_from(["-", "-", "T", ":", ":", "Z", " ", "+"]).map(str),
+    tail=st.sampled_from(["Z", "", "z", ".5Z", "Z "]),
+)
+def test_the_hour_of_a_time_is_what_strptime_reads(parts: tuple[str, ...], seps: str, tail: str) -> None:
+    """The fast reading of normalised times agrees with `strptime` on every string, in shape or not
+    (single digits, day 31 of a short month, hour 24, second 60, year 0000, other separators)."""
+    year, month, day, hour, minute, second = parts
+    for text in (
+        f"{year}-{month}-{day}T{hour}:{minute}:{second}{tail}",
+        f"{year}-{month}-{day}{seps}{hour}:{minute}:{second}Z",
+    ):
+        assert hour_of(text) == _strict_hour_of(text), text
+
+
+@given(at=st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
+def test_the_hour_of_any_normalised_time(at: datetime) -> None:
+    text = f"{at.year:04d}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:{at.minute:02d}:{at.second:02d}Z"
+    assert hour_of(text) == _strict_hour_of(text)  # strftime writes years before 1000 unpadded
+
+
+def test_the_hour_of_edge_times() -> None:
+    for text in (
+        "2024-02-29T23:59:59Z",
+        "2023-02-29T10:00:00Z",
+        "2024-04-31T10:00:00Z",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T10:00:60Z",
+        "0000-01-01T00:00:00Z",
+        "2024-1-01T10:00:00Z",
+        None,
+        17,
+    ):
+        assert hour_of(text) == _strict_hour_of(text), text
+    assert hour_of("2024-02-29T23:59:59Z") == "2024-02-29T23"

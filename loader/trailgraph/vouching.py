@@ -11,6 +11,7 @@ times do not parse, use the principal's every hour: `pid:AROA...:name@*`. Pure.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ MAX_SESSION = timedelta(hours=12)
 WIDE_HOURS = 48
 """Issuances alive longer than this are offered to every copy naming their principal."""
 _TIME, _HOUR_FORMAT, _HOUR = "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H", timedelta(hours=1)
+_NORMALISED = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
 
 def alive_until(issuance: dict[str, Any]) -> str:
@@ -38,7 +40,20 @@ def is_alive(issuance: dict[str, Any], at: str) -> bool:
 
 
 def hour_of(at: Any) -> str | None:
-    """The UTC hour (`YYYY-MM-DDTHH`) of a normalised time, None if it is not one."""
+    """The UTC hour (`YYYY-MM-DDTHH`) of a normalised time, None if it is not one. Every call of a
+    role session asks (`caller_key`): a time in the normalised shape (from year 1000: `strftime` leaves
+    earlier years unpadded) is checked by `fromisoformat` and cut, which is what `strptime` would give at
+    a tenth of the cost (`_strict_hour_of` for the rest)."""
+    if isinstance(at, str) and _NORMALISED.fullmatch(at):
+        try:
+            datetime.fromisoformat(at[:19])
+        except ValueError:
+            return None
+        return at[:13]
+    return _strict_hour_of(at)
+
+
+def _strict_hour_of(at: Any) -> str | None:
     try:
         return datetime.strptime(str(at), _TIME).strftime(_HOUR_FORMAT)
     except ValueError:
