@@ -67,7 +67,11 @@ def _fresh_embedded(store: EmbeddedStore) -> dict[str, dict[str, Any]]:
             calls = [c for _s, c, t in g.out_edges(key, keys=True) if t == "PERFORMED"]
             fresh[data["id"]] = {
                 **attribution([dict(g.nodes[k]) for k in keys]),
-                **kept_calls(g.nodes[c]["eventTime"] for c in calls if g.nodes[c].get("label") == "APICall"),
+                **kept_calls(
+                    (g.nodes[c]["eventTime"], g.nodes[c].get("sharedEventId"))
+                    for c in calls
+                    if g.nodes[c].get("label") == "APICall"
+                ),
             }
     return fresh
 
@@ -87,7 +91,7 @@ _FRESH = (
     "MATCH (s:Session) MATCH p = (o)-[:OPENED|PERFORMED|ISSUED|COPIED_TO*0..40]->(s) "
     "WHERE NOT EXISTS { MATCH ()-[:OPENED|PERFORMED|ISSUED|COPIED_TO]->(o) } "
     "RETURN s.id AS id, properties(s) AS kept, [n IN nodes(p) | n {.*, label: labels(n)[0]}] AS nodes, "
-    "[(s)-[:PERFORMED]->(c:APICall) | c.eventTime] AS times"
+    "[(s)-[:PERFORMED]->(c:APICall) | [c.eventTime, c.sharedEventId]] AS times"
 )
 
 
@@ -186,20 +190,26 @@ def test_bob_is_one_hop_from_everything_he_did(any_store: GraphStore) -> None:
 def test_kept_calls_count_each_call_once_whatever_writes_it(any_store: GraphStore) -> None:
     """Kept calls on hand-written batches: a call new to the store adds to its session's count, the
     same batch written again adds nothing, and an edge into a call the store already holds (from
-    another session) is counted by a recount of that session, not skipped."""
+    another session) is counted by a recount of that session, not skipped. Calls with a sharedEventID
+    are counted apart (`sharedCalls`), both ways."""
 
     def batch(session: str, *calls: tuple[str, str]) -> GraphBatch:
         b = GraphBatch()
         s = b.node("Session", session, arn=f"arn:aws:sts::111111111111:assumed-role/r/{session}")
         for call_id, at in calls:
-            b.edge("PERFORMED", s, b.node("APICall", call_id, eventId=call_id, eventTime=at))
+            shared = f"shared-{call_id}" if call_id.endswith("s") else None
+            b.edge(
+                "PERFORMED",
+                s,
+                b.node("APICall", call_id, eventId=call_id, eventTime=at, sharedEventId=shared),
+            )
         return b
 
-    first = batch("a", ("c1", "2020-09-17T10:00:05Z"), ("c2", "2020-09-17T10:00:01Z"))
+    first = batch("a", ("c1s", "2020-09-17T10:00:05Z"), ("c2", "2020-09-17T10:00:01Z"))
     any_store.write(first)
     any_store.write(first)
-    any_store.write(batch("a", ("c3", "2020-09-17T11:00:00Z")))
-    any_store.write(batch("b", ("c1", "2020-09-17T10:00:05Z")))
+    any_store.write(batch("a", ("c3s", "2020-09-17T11:00:00Z")))
+    any_store.write(batch("b", ("c1s", "2020-09-17T10:00:05Z")))
     any_store.write(batch("idle"))
     got = {
         r["id"]: {k: r["props"].get(k) for k in CALLS}
@@ -210,9 +220,19 @@ def test_kept_calls_count_each_call_once_whatever_writes_it(any_store: GraphStor
         )
     }
     assert got == {
-        "a": {"callCount": 3, "firstCall": "2020-09-17T10:00:01Z", "lastCall": "2020-09-17T11:00:00Z"},
-        "b": {"callCount": 1, "firstCall": "2020-09-17T10:00:05Z", "lastCall": "2020-09-17T10:00:05Z"},
-        "idle": {"callCount": 0, "firstCall": "", "lastCall": ""},
+        "a": {
+            "callCount": 3,
+            "firstCall": "2020-09-17T10:00:01Z",
+            "lastCall": "2020-09-17T11:00:00Z",
+            "sharedCalls": 2,
+        },
+        "b": {
+            "callCount": 1,
+            "firstCall": "2020-09-17T10:00:05Z",
+            "lastCall": "2020-09-17T10:00:05Z",
+            "sharedCalls": 1,
+        },
+        "idle": {"callCount": 0, "firstCall": "", "lastCall": "", "sharedCalls": 0},
     }
 
 

@@ -18,34 +18,46 @@ MAX_DEPTH = 40
 """As far as the trace walks back; also how many levels of issued sessions one link re-decides."""
 
 
-CALLS = ("callCount", "firstCall", "lastCall")
+CALLS = ("callCount", "firstCall", "lastCall", "sharedCalls")
 """What each Session also keeps of its calls (PERFORMED edges): how many, the first and last eventTime
-("" with none). `map` reads them instead of every call when it has no time window."""
+("" with none), and how many have a sharedEventID (only those can have a cross-account copy). `map`
+reads them instead of every call when it has no time window; `gaps` too, and looks for copies only of
+the sessions whose `sharedCalls` is not 0."""
 
 
-def kept_calls(times: Iterable[Any]) -> Props:
-    """A session's kept call summary from all its calls' eventTimes: what a recount writes (a
-    re-decided PERFORMED edge, a store that kept none), and what `add_calls` must always equal."""
-    count, present = 0, []
-    for t in times:
+def kept_calls(calls: Iterable[tuple[Any, Any]]) -> Props:
+    """A session's kept call summary from all its calls' (eventTime, sharedEventId): what a recount
+    writes (a re-decided PERFORMED edge, a store that kept none), and what `add_calls` must equal."""
+    count, shared, present = 0, 0, []
+    for t, shared_event_id in calls:
         count += 1
+        shared += shared_event_id is not None
         if t is not None:
             present.append(t)
-    return {"callCount": count, "firstCall": min(present, default=""), "lastCall": max(present, default="")}
+    return {
+        "callCount": count,
+        "firstCall": min(present, default=""),
+        "lastCall": max(present, default=""),
+        "sharedCalls": shared,
+    }
 
 
-def add_calls(kept: Props, times: Iterable[Any]) -> Props:
+def add_calls(kept: Props, calls: Iterable[tuple[Any, Any]]) -> Props:
     """`kept_calls` of a session after these calls, new to the store, from what it kept before (a
-    session that kept nothing is new: it had made none)."""
-    new = kept_calls(times)
+    session that kept nothing is new: it had made none). A session kept from before `sharedCalls`
+    existed keeps none until it is recounted: its copies are then looked for call by call."""
+    new = kept_calls(calls)
     if not isinstance(kept.get("callCount"), int):
         return new
     ends = [t for t in (kept.get("firstCall"), kept.get("lastCall"), new["firstCall"], new["lastCall"]) if t]
-    return {
+    out = {
         "callCount": kept["callCount"] + new["callCount"],
         "firstCall": min(ends, default=""),
         "lastCall": max(ends, default=""),
     }
+    if isinstance(kept.get("sharedCalls"), int):
+        out["sharedCalls"] = kept["sharedCalls"] + new["sharedCalls"]
+    return out
 
 
 def to_count(nodes: Iterable[NodeRef], edges: Iterable[EdgeKey]) -> set[str]:

@@ -67,7 +67,8 @@ NODES: tuple[NodeSpec, ...] = (
         "the console minted for it as an AccessKey (KEY_OF). `link` says how its issuer was decided. It "
         "keeps its attribution (`originLabel`, `originId`, `originType`, `complete`, `depth`, `gapAccount`, "
         "`gapReason`: what a trace of its calls reaches) and its calls (`callCount`, `firstCall`, "
-        "`lastCall`), both kept right in the transaction that changes them.",
+        "`lastCall`, and `sharedCalls`: those with a sharedEventID, the only ones a cross-account copy can "
+        "have), both kept right in the transaction that changes them.",
         "arn:aws:sts::776613361644:assumed-role/assume-admin-role-example/bob@example.com"
         "|2020-09-17T19:04:10Z|console",
         ("slot", "arn", "accessKeyId"),

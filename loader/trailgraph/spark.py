@@ -398,7 +398,7 @@ def run(spark: Any, names: list[str | Problem], out: str, reader: Reader, partit
 def _kept_calls(graph: Any, n: int) -> Any:
     """(session key, `kept_calls` of its calls) for every session that PERFORMED a call."""
     times = graph.filter(lambda kv: kv[0][0] == "APICall" and not is_edge(kv[0])).map(
-        lambda kv: (kv[0][1], kv[1][1].get("eventTime"))
+        lambda kv: (kv[0][1], (kv[1][1].get("eventTime"), kv[1][1].get("sharedEventId")))
     )
     made = graph.filter(lambda kv: kv[0][0] == "PERFORMED" and kv[0][1][0] == "Session").map(
         lambda kv: (kv[0][2][1], kv[0][1][1])

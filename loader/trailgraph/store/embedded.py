@@ -623,9 +623,12 @@ class EmbeddedStore:
         for chunk in _chunks(sorted(sessions)):
             sql = f"SELECT id FROM nodes WHERE label = 'Session' AND id IN ({','.join('?' * len(chunk))})"
             held = [f"Session:{i}" for (i,) in self.db.execute(sql, chunk)]
-            calls = self._ends(held, "PERFORMED", False, "APICall", ("eventTime",))
+            calls = self._ends(held, "PERFORMED", False, "APICall", ("eventTime", "sharedEventId"))
             self._merge_nodes(
-                {("Session", k.partition(":")[2]): kept_calls(t for _c, t in calls.get(k, [])) for k in held}
+                {
+                    ("Session", k.partition(":")[2]): kept_calls((t, g) for _c, t, g in calls.get(k, []))
+                    for k in held
+                }
             )
 
     def _add_calls(self, batch: GraphBatch, new_calls: set[str]) -> set[str]:
@@ -637,7 +640,8 @@ class EmbeddedStore:
         for t, src, dst in batch.edges:
             if t == "PERFORMED" and src[0] == "Session":
                 if dst[1] in new_calls:
-                    added.setdefault(src[1], []).append(batch.nodes[dst].get("eventTime"))
+                    call = batch.nodes[dst]
+                    added.setdefault(src[1], []).append((call.get("eventTime"), call.get("sharedEventId")))
                 else:
                     recount.add(src[1])
         refs = [("Session", i) for i in to_count(batch.nodes, ()) | added.keys() if i not in recount]
@@ -1106,8 +1110,9 @@ class EmbeddedStore:
         callers, unknown callers, sessions of kept depth 0, off the label and depth indexes), the
         sessions behind each (BEHIND), their calls and the calls' copies, with a time and event id
         each, a few hundred dead ends at a time. With no window, a session's calls are what it keeps
-        (`KeptCalls`), and its copies are found on the edge indexes alone: no call is read. The time
-        grows with the dead ends and sessions behind them (and, in a window, their calls)."""
+        (`KeptCalls`), and the copies of those of a session that kept some with a sharedEventID are found
+        on the edge indexes alone: no call is read. The time grows with the dead ends and sessions behind
+        them (and, in a window, their calls)."""
         from trailgraph.twins import KeptCalls, kept_text, windowless
 
         q = "SELECT label, id, props FROM nodes WHERE "
@@ -1128,16 +1133,18 @@ class EmbeddedStore:
             ]
             kept = {
                 key: KeptCalls(key, count, kept_text(first), kept_text(last))
-                for key, _at, count, first, last in principals
+                for key, _at, count, first, last, _shared in principals
                 if windowless(params) and key.startswith("Session:") and isinstance(count, int)
             }
+            # only a call with a sharedEventID can have a copy: a session that kept 0 of them has none
+            copying = [key for key, *_kept, shared in principals if key in kept and shared != 0]
             performed = self._lean_out(
                 [p for p, *_ in principals if p not in kept], "PERFORMED", "APICall", "eventTime"
             )
             # the linker copies only calls of a sharedEventID group (link._link_copies)
             shared = [c for rows in performed.values() for c, _at, _e, group in rows if group is not None]
             copied = self._lean_out(shared, "COPIED_TO", "APICall", "eventTime")
-            copies_of_kept = self._copies(list(kept))
+            copies_of_kept = self._copies(copying)
             for key in chunk:
                 o = dead[key]
                 sessions = [(key, o.get("creationDate")), *((s, at) for s, at, *_ in behind.get(key, []))]

@@ -60,8 +60,10 @@ _KEEP_CALLS = """
 UNWIND $ids AS id
 MATCH (s:Session {id: id})
 OPTIONAL MATCH (s)-[:PERFORMED]->(c:APICall)
-WITH s, count(c) AS n, min(c.eventTime) AS first, max(c.eventTime) AS last
-SET s.callCount = n, s.firstCall = coalesce(first, ''), s.lastCall = coalesce(last, '')
+WITH s, count(c) AS n, min(c.eventTime) AS first, max(c.eventTime) AS last,
+     count(c.sharedEventId) AS shared
+SET s.callCount = n, s.firstCall = coalesce(first, ''), s.lastCall = coalesce(last, ''),
+    s.sharedCalls = shared
 """
 """`attribution.kept_calls`, recounted in the transaction that changed the sessions' PERFORMED edges."""
 
