@@ -153,6 +153,21 @@ def test_a_store_written_before_kept_attribution_and_calls_gets_them_when_opened
     _assert_kept(_fresh_embedded(reopened), kept, behind)
 
 
+def test_a_store_written_before_shared_calls_gets_them_when_opened(
+    records: list[Record], tmp_path: Path
+) -> None:
+    path = tmp_path / "earlier.db"
+    store = EmbeddedStore(path)
+    load_blobs(store, [Blob("all.json", orjson.dumps({"Records": records}))])
+    store.db.execute("UPDATE nodes SET props = json_remove(props, '$.sharedCalls') WHERE label = 'Session'")
+    store.db.execute("PRAGMA user_version = 3")  # sessions kept their calls, not yet sharedCalls
+    store.close()
+    reopened = EmbeddedStore(path)
+    kept, behind = _kept_embedded(reopened)
+    _assert_kept(_fresh_embedded(reopened), kept, behind)
+    assert any(k["sharedCalls"] for k in kept.values())
+
+
 @pytest.mark.neo4j
 @pytest.mark.parametrize("seed", [1, 2])
 def test_kept_attribution_equals_a_fresh_walk_neo4j(

@@ -291,8 +291,9 @@ characters). `actorSlot` only matters to the linker on console SwitchRole calls:
 _ADD_LOOKUP = "INSERT OR IGNORE INTO lookups (field, value, label, id) VALUES (?, ?, ?, ?)"
 _HOUR_LOOKUPS = 2
 """`PRAGMA user_version` from which the store has callerHour and issuedHour lookups (vouching.py)."""
-_KEPT_CALLS = 3
-"""`PRAGMA user_version` from which every session keeps its calls (`attribution.kept_calls`)."""
+_KEPT_CALLS = 4
+"""`PRAGMA user_version` from which every session keeps its calls (`attribution.kept_calls`; from 3,
+without `sharedCalls`)."""
 
 
 def _edge_props(g: nx.MultiDiGraph, props: str) -> dict[str, Any]:
@@ -434,7 +435,8 @@ class EmbeddedStore:
             self._tx(self._attribute, set(slots[i : i + _ATTRIBUTE_CHUNK]))
 
     def _count_uncounted_calls(self) -> None:
-        """Stores written before sessions kept their calls get them now, once (`map` reads them)."""
+        """Stores written before sessions kept their calls (or `sharedCalls`) get them now, once (`map` and
+        `gaps` read them)."""
         try:
             if self.db.execute("PRAGMA user_version").fetchone()[0] >= _KEPT_CALLS:
                 return
