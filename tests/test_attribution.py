@@ -136,33 +136,42 @@ def test_kept_attribution_equals_a_fresh_walk_embedded(
     assert complete and any(k["depth"] >= 2 for k in complete)  # chains are kept, not only single hops
 
 
-def test_a_store_written_before_kept_attribution_and_calls_gets_them_when_opened(
-    records: list[Record], tmp_path: Path
-) -> None:
+def _opened_after(records: list[Record], tmp_path: Path, *earlier: str) -> EmbeddedStore:
+    """A store loaded, made as an earlier trailgraph wrote it (`earlier` SQL), closed and opened again."""
     path = tmp_path / "earlier.db"
     store = EmbeddedStore(path)
     load_blobs(store, [Blob("all.json", orjson.dumps({"Records": records}))])
-    removed = ", ".join(f"'$.{k}'" for k in (*ATTRIBUTION, *CALLS))
-    store.db.execute(f"UPDATE nodes SET props = json_remove(props, {removed}) WHERE label = 'Session'")
-    store.db.execute("DELETE FROM edges WHERE type = 'BEHIND'")
-    store.db.execute("PRAGMA user_version = 2")  # before sessions kept their calls
-    assert not _kept_embedded(store)[1]  # no BEHIND edges left
+    for statement in earlier:
+        store.db.execute(statement)
     store.close()
-    reopened = EmbeddedStore(path)
+    return EmbeddedStore(path)
+
+
+def test_a_store_written_before_kept_attribution_and_calls_gets_them_when_opened(
+    records: list[Record], tmp_path: Path
+) -> None:
+    removed = ", ".join(f"'$.{k}'" for k in (*ATTRIBUTION, *CALLS))
+    reopened = _opened_after(
+        records,
+        tmp_path,
+        f"UPDATE nodes SET props = json_remove(props, {removed}) WHERE label = 'Session'",
+        "DELETE FROM edges WHERE type = 'BEHIND'",
+        "PRAGMA user_version = 2",  # before sessions kept their calls
+    )
     kept, behind = _kept_embedded(reopened)
     _assert_kept(_fresh_embedded(reopened), kept, behind)
+    assert behind  # the BEHIND edges were written again
 
 
 def test_a_store_written_before_shared_calls_gets_them_when_opened(
     records: list[Record], tmp_path: Path
 ) -> None:
-    path = tmp_path / "earlier.db"
-    store = EmbeddedStore(path)
-    load_blobs(store, [Blob("all.json", orjson.dumps({"Records": records}))])
-    store.db.execute("UPDATE nodes SET props = json_remove(props, '$.sharedCalls') WHERE label = 'Session'")
-    store.db.execute("PRAGMA user_version = 3")  # sessions kept their calls, not yet sharedCalls
-    store.close()
-    reopened = EmbeddedStore(path)
+    reopened = _opened_after(
+        records,
+        tmp_path,
+        "UPDATE nodes SET props = json_remove(props, '$.sharedCalls') WHERE label = 'Session'",
+        "PRAGMA user_version = 3",  # sessions kept their calls, not yet sharedCalls
+    )
     kept, behind = _kept_embedded(reopened)
     _assert_kept(_fresh_embedded(reopened), kept, behind)
     assert any(k["sharedCalls"] for k in kept.values())
