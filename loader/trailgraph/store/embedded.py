@@ -161,6 +161,7 @@ LEFT JOIN nodes bn ON bn.label = b.src_label AND bn.id = b.src
 WHERE s.label = 'Session' AND s.id IN ({marks})
 ORDER BY s.id, b.src_label, b.src
 """
+"""`map`'s sessions, a row per origin each keeps (BEHIND), or one row with a null origin if it keeps none."""
 _ISSUING = """
 SELECT i.dst, min(json_extract(c.props, '$.eventId')), min((
   SELECT min(o.dst) FROM (
@@ -179,10 +180,10 @@ FROM edges i CROSS JOIN nodes c ON c.label = 'APICall' AND c.id = i.src
 WHERE i.dst_label = 'Session' AND i.dst IN ({marks}) AND i.type = 'ISSUED' AND i.src_label = 'APICall'
 GROUP BY i.dst
 """
-"""`map`'s reading of these sessions, a row per origin they keep (BEHIND; one, null-named, if none):
-the session, the least eventId of the calls that issued it (ISSUED), and the least role of the sessions
-that made those calls or their cross-account originals (PERFORMED, COPIED_TO, SESSION_OF): the twin's
-`_issuing`, in one statement instead of a round trip per step."""
+"""Per session issued by a call: the least eventId of the calls that issued it (ISSUED), and the least
+role of the sessions that made those calls or their cross-account originals (PERFORMED, COPIED_TO,
+SESSION_OF). The twin's `_issuing` for a chunk of `map`'s sessions, in one statement instead of a round
+trip per step."""
 _COPIES = """
 SELECT p.src, c.dst, json_extract(n.props, '$.eventTime'), json_extract(n.props, '$.eventId')
 FROM edges p
@@ -193,6 +194,7 @@ CROSS JOIN nodes n ON n.label = 'APICall' AND n.id = c.dst
 WHERE p.src_label = 'Session' AND p.src IN ({marks}) AND p.type = 'PERFORMED' AND p.dst_label = 'APICall'
 ORDER BY p.src, c.dst
 """
+"""The copies of these sessions' calls: the edges' indexes lead to them, and only their records are read."""
 _PERFORMED_CALLS = (
     "SELECT json_extract(n.props, '$.eventTime'), json_extract(n.props, '$.eventId') FROM edges e "
     "JOIN nodes n ON n.label = 'APICall' AND n.id = e.dst "
