@@ -250,13 +250,13 @@ def test_chains_gaps_and_map_of_an_organisation_read_by_parts_answer_as_the_whol
     assert copying and all(shared[s] for s in copying)  # sessions with copies kept calls with a sharedEventID
     assert any(n == 0 for n in shared.values())  # others kept none: their copies are not looked for
     sessions_read: list[str] = []
-    calls_of = embedded_store.session_calls
+    calls_of = embedded_store.performed_calls
 
-    def reading(session: str) -> list[tuple[Any, Any]]:
-        sessions_read.append(session)
-        return calls_of(session)
+    def reading(node: str) -> list[tuple[Any, Any]]:
+        sessions_read.append(node)
+        return calls_of(node)
 
-    embedded_store.session_calls = reading  # type: ignore[method-assign]
+    embedded_store.performed_calls = reading  # type: ignore[method-assign]
     params = {**NO_WINDOW, "account": None}
     assert embedded_store.run("gaps", params) == run_twin(g, "gaps", params)
     assert 0 < len(sessions_read) < len(kept)

@@ -344,9 +344,8 @@ class _ReadLeaves:
         return self.by.get(node, [])
 
     def performed(self, node: str) -> list[tuple[Any, Any]]:
-        label, _, node_id = node.partition(":")
         try:
-            return list(self.store.db.execute(_PERFORMED_CALLS, (label, node_id)))
+            return self.store.performed_calls(node)
         except sqlite3.Error as exc:
             raise StoreError(self.store._explain(exc)) from exc
 
@@ -1177,14 +1176,11 @@ class EmbeddedStore:
                 found.setdefault(f"Session:{session}", []).append((f"APICall:{copy}", time, event_id))
         return found
 
-    def session_calls(self, session: str) -> list[tuple[Any, Any]]:
-        """A session's calls as (eventTime, eventId): `gap_rows`' `read`."""
-        return [
-            (t, e)
-            for _c, t, e, _g in self._lean_out([session], "PERFORMED", "APICall", "eventTime").get(
-                session, []
-            )
-        ]
+    def performed_calls(self, node: str) -> list[tuple[Any, Any]]:
+        """(eventTime, eventId) of each call the node PERFORMED: a session's first call for `activity`
+        and `timeline` rows without other evidence, and `gap_rows`' `read` of a kept session's calls."""
+        label, _, node_id = node.partition(":")
+        return list(self.db.execute(_PERFORMED_CALLS, (label, node_id)))
 
     def _lean_out(
         self, sources: list[str], etype: str, label: str, time: str
@@ -1390,7 +1386,7 @@ class EmbeddedStore:
                 )
                 return (activity if query == "activity" else timeline)(g, params, leaves or NO_LEAVES)
             if query == "gaps":
-                return gap_rows(self.gap_members(params), params, self.session_calls)
+                return gap_rows(self.gap_members(params), params, self.performed_calls)
             if query == "map":
                 return map_rows(self.map_members(params), params)
             return run_twin(self._part(query, params), query, params)
